@@ -1,0 +1,26 @@
+"""Dilated-CNN text VAEs (Yang et al., ICML 2017) as a fairseq plugin.
+
+A user with their own (e.g. CUDA) torch can ``pip install --no-build-isolation -e .``;
+the Makefile does the same in ``.venv`` with pinned versions.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="dilated-cnn-vae",
+    version="0.1.0",
+    description="Dilated-CNN text VAEs (Yang et al. 2017) for fairseq",
+    packages=find_packages(include=["user_dir", "user_dir.*"]),
+    python_requires=">=3.8",
+    install_requires=[
+        "fairseq-fixed==0.12.3.1; python_version >= '3.11'",
+        "fairseq==0.12.2; python_version < '3.11'",
+        "torch>=1.13",
+        "hydra-core>=1.0.7",
+        "sacremoses==0.1.1",
+        "fastBPE==0.1.0",
+        "numpy>=1.21,<2",
+        "scikit-learn>=1.3",
+        "matplotlib>=3.7",
+    ],
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+)

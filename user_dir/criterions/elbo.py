@@ -1,0 +1,137 @@
+"""``elbo`` criterion: annealed negative ELBO of a document VAE (Yang et al. 2017, Eq. 3, Sec. 3.2)."""
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from fairseq import metrics
+from fairseq.criterions import FairseqCriterion, register_criterion
+from fairseq.dataclass import ChoiceEnum, FairseqDataclass
+
+from ..modules import cyclical_schedule, gaussian_kl, linear_schedule
+
+
+@dataclass
+class KLAnnealingConfig(FairseqDataclass):
+    kl_weight_start: float = field(default=0.01, metadata={"help": "KL weight beta at update 0 (paper: 0.01)"})
+    kl_weight_end: float = field(default=1.0, metadata={"help": "KL weight after annealing"})
+    kl_anneal_updates: int = field(
+        default=10000, metadata={"help": "updates over which beta rises linearly (paper grid 10k/40k/80k)"}
+    )
+    kl_schedule: ChoiceEnum(["linear", "cyclical"]) = field(
+        default="linear",
+        metadata={"help": "linear (paper) or cyclical (later work: Fu et al. 2019; period = --kl-anneal-updates)"},
+    )
+    kl_cycle_ramp: float = field(default=0.5, metadata={"help": "cyclical: fraction of each period spent rising"})
+    free_bits: float = field(
+        default=0.0,
+        metadata={"help": "later work (Kingma et al. 2016): per latent dimension, the batch-mean KL below this many "
+                  "nats is not penalised; 0 = off. Only the training objective changes, never the reported bound"},
+    )
+
+
+@dataclass
+class ElboCriterionConfig(KLAnnealingConfig):
+    pass
+
+
+class KLAnnealing:
+    """beta(t) and the (optionally free-bits) KL term, from the update count alone."""
+
+    def __init__(self, cfg: KLAnnealingConfig):
+        self.cfg = cfg
+        self.num_updates = 0
+
+    def set_num_updates(self, num_updates: int):
+        self.num_updates = num_updates
+
+    @property
+    def beta(self) -> float:
+        c = self.cfg
+        if c.kl_schedule == "cyclical":
+            return cyclical_schedule(self.num_updates, c.kl_weight_start, c.kl_weight_end, c.kl_anneal_updates,
+                                     c.kl_cycle_ramp)
+        return linear_schedule(self.num_updates, c.kl_weight_start, c.kl_weight_end, c.kl_anneal_updates)
+
+    def kl_penalty(self, mu, logvar, training: bool) -> torch.Tensor:
+        """Summed over the batch: sum_b KL_b, or with free bits B * sum_j max(lambda, mean_b KL_bj)."""
+        per_dim = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
+        if training and self.cfg.free_bits > 0:
+            return mu.size(0) * per_dim.mean(0).clamp(min=self.cfg.free_bits).sum()
+        return per_dim.sum()
+
+
+def document_log_likelihood(model, net_output, sample) -> torch.Tensor:
+    """log p(x | z) per document (B,), fp32 log-softmax, padding ignored."""
+    lprobs = model.get_normalized_probs(net_output, log_probs=True, sample=sample).float()
+    target = sample["target"]
+    pad = model.decoder.dictionary.pad()
+    nll = F.nll_loss(lprobs.view(-1, lprobs.size(-1)), target.view(-1), ignore_index=pad, reduction="none")
+    return -nll.view(target.shape).sum(-1)
+
+
+@register_criterion("elbo", dataclass=ElboCriterionConfig)
+class ElboCriterion(FairseqCriterion):
+    """loss = sum_docs [ -log p(x|z) + beta(t) KL(q(z|x) || p(z)) ], gradient per document.
+
+    Logged (nats): ``rec`` = -log p(x|z) and ``kl`` per document, ``nll`` = their
+    unweighted sum (the negative ELBO, an upper bound on -log p(x)), ``ppl`` =
+    exp(sum of bounds / tokens) with EOS counted, ``beta``. Models without a
+    latent code (the LM baselines) get KL = 0, so both are logged alike.
+    """
+
+    def __init__(self, task, cfg: ElboCriterionConfig):
+        super().__init__(task)
+        self.annealing = KLAnnealing(cfg)
+
+    def set_num_updates(self, num_updates: int):
+        self.annealing.set_num_updates(num_updates)
+
+    def forward(self, model, sample, reduce=True):
+        net_input = sample["net_input"]
+        if hasattr(model, "encoder"):
+            net_output = model(**net_input, return_bound_scores=False)
+        else:
+            net_output = model(**net_input)
+        extra = net_output[1]
+        rec = -document_log_likelihood(model, net_output, sample)
+        if "mu" in extra:
+            kl = gaussian_kl(extra["mu"], extra["logvar"])
+            kl_term = self.annealing.kl_penalty(extra["mu"], extra["logvar"], model.training)
+        else:
+            kl = torch.zeros_like(rec)
+            kl_term = kl.sum()
+        beta = self.annealing.beta
+        loss = rec.sum() + beta * kl_term
+        nsentences = sample["nsentences"]
+        logging_output = {
+            "loss": loss.data,
+            "rec": rec.sum().data,
+            "kl": kl.sum().data,
+            "ntokens": sample["ntokens"],
+            "nsentences": nsentences,
+            "sample_size": nsentences,
+            "beta_sum": beta * nsentences,
+        }
+        return loss, nsentences, logging_output
+
+    @staticmethod
+    def reduce_metrics(logging_outputs) -> None:
+        def total(key):
+            return sum(float(log.get(key, 0)) for log in logging_outputs)
+
+        docs, tokens = total("nsentences"), total("ntokens")
+        if docs == 0:
+            return
+        rec, kl = total("rec"), total("kl")
+        metrics.log_scalar("loss", total("loss") / docs, docs, round=3)
+        metrics.log_scalar("rec", rec / docs, docs, round=3)
+        metrics.log_scalar("kl", kl / docs, docs, round=3)
+        metrics.log_scalar("nll", (rec + kl) / docs, docs, round=3)
+        metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
+        metrics.log_scalar("nll_tok", (rec + kl) / max(tokens, 1), tokens, round=4)
+        metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
+
+    @staticmethod
+    def logging_outputs_can_be_summed() -> bool:
+        return True

@@ -1,0 +1,3 @@
+from .document_dataset import DocumentDataset
+
+__all__ = ["DocumentDataset"]

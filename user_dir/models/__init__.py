@@ -1,0 +1,1 @@
+from . import dilated_cnn_lm, text_vae  # noqa: F401

@@ -1,0 +1,280 @@
+"""``text_vae``: LSTM encoder + dilated-CNN or LSTM decoder VAE for documents
+(Yang et al. 2017, Sec. 2; the LSTM decoder is the Bowman et al. 2015 baseline)."""
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+from fairseq.dataclass import ChoiceEnum
+from fairseq.models import BaseFairseqModel, FairseqEncoder, register_model, register_model_architecture
+from torch import Tensor
+
+import logging
+
+from ..modules import (
+    GaussianPosterior,
+    LatentConditionedDecoder,
+    LSTMConditionedDecoder,
+    LSTMDocumentEncoder,
+    gaussian_kl,
+    log_normal_diag,
+    log_standard_normal,
+    reparameterize,
+)
+from .dilated_cnn_lm import DILATIONS, DilatedCNNDecoderConfig, build_dilated_decoder
+
+logger = logging.getLogger(__name__)
+
+LATENT_SOURCES = ChoiceEnum(["sample", "mean", "prior"])
+
+
+@dataclass
+class LatentVariableConfig(DilatedCNNDecoderConfig):
+    """Encoder, latent and LSTM-decoder settings shared by the VAE models."""
+
+    decoder_type: ChoiceEnum(["cnn", "lstm"]) = field(default="cnn", metadata={"help": "dilated CNN or LSTM decoder"})
+    latent_dim: int = field(default=32, metadata={"help": "size of z (paper: 32 or 64)"})
+    latent_proj_dim: int = field(default=512, metadata={"help": "output size of the MLP applied to z"})
+    encoder_embed_dim: int = field(default=512, metadata={"help": "encoder word embedding size"})
+    encoder_hidden_dim: int = field(default=1024, metadata={"help": "encoder LSTM size"})
+    encoder_layers: int = field(default=1, metadata={"help": "encoder LSTM layers"})
+    encoder_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's embeddings"})
+    decoder_hidden_dim: int = field(default=1024, metadata={"help": "LSTM decoder size"})
+    decoder_layers: int = field(default=1, metadata={"help": "LSTM decoder layers"})
+    lstm_dropout: float = field(default=0.3, metadata={"help": "LSTM decoder dropout (paper grid 0.3, 0.5)"})
+    word_dropout: float = field(default=0.0, metadata={"help": "LSTM decoder word dropout (paper grid 0-0.7)"})
+    latent_source: LATENT_SOURCES = field(
+        default="sample",
+        metadata={"help": "z used by the encoder output: a posterior sample (training, ELBO), the posterior "
+                  "mean (reconstruction with fairseq-generate) or a prior sample (sampling)"},
+    )
+    eval_bound_samples: int = field(
+        default=1,
+        metadata={"help": "K for the bound fairseq-eval-lm reports: 1 = ELBO (one z sample, analytic KL, as in "
+                  "the paper); K > 1 = importance-weighted bound of Burda et al. 2016 / He et al. 2019"},
+    )
+    eval_bound_chunk: int = field(default=50, metadata={"help": "samples of z decoded at once for K > 1"})
+    init_encoder_from: Optional[str] = field(
+        default=None, metadata={"help": "fairseq lstm_lm checkpoint to initialise the encoder from (paper '+ init')"}
+    )
+
+
+@dataclass
+class TextVAEConfig(LatentVariableConfig):
+    pass
+
+
+def build_latent_decoder(cfg: LatentVariableConfig, dictionary, latent_dim: int) -> LatentConditionedDecoder:
+    """p(x | latent) with the configured decoder (CNN reused from dilated_cnn_lm, or LSTM)."""
+    if cfg.decoder_type == "cnn":
+        inner = build_dilated_decoder(cfg, dictionary, conditioning_dim=cfg.latent_proj_dim)
+    else:
+        inner = LSTMConditionedDecoder(
+            dictionary, embed_dim=cfg.decoder_embed_dim, hidden_dim=cfg.decoder_hidden_dim,
+            num_layers=cfg.decoder_layers, dropout=cfg.lstm_dropout, word_dropout=cfg.word_dropout,
+            conditioning_dim=cfg.latent_proj_dim,
+        )
+    return LatentConditionedDecoder(dictionary, latent_dim, inner)
+
+
+def build_document_encoder(cfg: LatentVariableConfig, dictionary) -> LSTMDocumentEncoder:
+    return LSTMDocumentEncoder(
+        len(dictionary), dictionary.pad(), cfg.encoder_embed_dim, cfg.encoder_hidden_dim,
+        num_layers=cfg.encoder_layers, dropout=cfg.encoder_dropout,
+    )
+
+
+def targets_from_source(src_tokens: Tensor, src_lengths: Tensor, eos: int, pad: int) -> Tensor:
+    """The document task's target: ``src = [</s>, w_1..w_n]`` -> ``tgt = [w_1..w_n, </s>]``.
+
+    (B, T) -> (B, T), right padding kept.
+    """
+    target = src_tokens.new_full(src_tokens.shape, pad)
+    target[:, :-1] = src_tokens[:, 1:]
+    rows = torch.arange(src_tokens.size(0), device=src_tokens.device)
+    target[rows, src_lengths - 1] = eos
+    return target
+
+
+class TextVAEEncoder(FairseqEncoder):
+    """q(z|x): LSTM over the document, last hidden state -> linear -> (mu, logvar) (paper Sec. 2.2).
+
+    forward returns ``{"mu": [(B, D)], "logvar": [(B, D)], "z": [(B, D)]}``; z is
+    chosen by ``latent_source`` (a reparameterised sample, the mean, or a draw
+    from the prior p(z) = N(0, I)).
+    """
+
+    def __init__(self, cfg: LatentVariableConfig, dictionary):
+        super().__init__(dictionary)
+        self.reader = build_document_encoder(cfg, dictionary)
+        self.posterior = GaussianPosterior(cfg.encoder_hidden_dim, cfg.latent_dim)
+        self.latent_source = cfg.latent_source
+
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, **kwargs) -> Dict[str, List[Tensor]]:
+        mu, logvar = self.posterior(self.reader(src_tokens, src_lengths))
+        if self.latent_source == "mean":
+            z = mu
+        elif self.latent_source == "prior":
+            z = torch.randn_like(mu)
+        else:
+            z = reparameterize(mu, logvar)
+        return {"mu": [mu], "logvar": [logvar], "z": [z]}
+
+    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
+        return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
+
+    def max_positions(self):
+        return int(1e6)
+
+
+def load_lstm_lm_state(path: str) -> dict:
+    """State dict of a fairseq ``lstm_lm`` checkpoint (read with ``weights_only``; the
+    plugin allows argparse.Namespace, see ``user_dir/__init__.py``)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--init-encoder-from: no such checkpoint: {path}")
+    except Exception as exc:
+        raise RuntimeError(f"--init-encoder-from: cannot read checkpoint {path}: {exc}") from exc
+    if "model" not in state:
+        raise ValueError(f"--init-encoder-from: {path} is not a fairseq checkpoint (no 'model' entry)")
+    return state["model"]
+
+
+class LatentVariableModel(BaseFairseqModel):
+    """Shared machinery of models with a Gaussian code z and a document decoder:
+    the bound-scoring interface used by fairseq-eval-lm and the importance-weighted bound."""
+
+    supported_targets = {"future"}
+
+    def __init__(self, cfg, encoder, decoder):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def max_positions(self):
+        return self.decoder.max_positions()
+
+    def max_decoder_positions(self):
+        return self.decoder.max_positions()
+
+    def init_encoder_from_lstm_lm(self, path: str) -> list:
+        """The paper's "+ init": copy embeddings and LSTM weights of an lstm_lm into the encoder."""
+        return self.encoder.reader.load_from_lstm_lm(load_lstm_lm_state(path), source=path)
+
+    def get_normalized_probs(self, net_output, log_probs: bool, sample=None):
+        """Decoder probabilities; bound scores from ``forward`` in eval mode are already normalised."""
+        extra = net_output[1] if len(net_output) > 1 else None
+        if isinstance(extra, dict) and extra.get("normalized_scores", False):
+            return net_output[0] if log_probs else net_output[0].exp()
+        return self.decoder.get_normalized_probs(net_output, log_probs, sample)
+
+    def reconstruction_and_lprobs(self, net_output, target: Tensor):
+        """Normalised log-probs (B, T, V) in fp32 and log p(x|z) per document (B,)."""
+        lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target}).float()
+        token = lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        return lprobs, token.masked_fill(target.eq(self.decoder.dictionary.pad()), 0.0).sum(-1)
+
+    def bound_scores(self, lprobs: Tensor, target: Tensor, bound: Tensor, reconstruction: Tensor) -> Tensor:
+        """Per-position scores (B, T, V) whose sum at a document's targets is its ``bound``.
+
+        ``(bound - reconstruction) / n`` is added to the decoder's log-probabilities
+        at each of the document's n scored positions (EOS included), so
+        ``fairseq-eval-lm``, which sums target log-probabilities, sums to the bound.
+        Each row stays self-contained, so ``--softmax-batch`` splitting is harmless.
+        """
+        mask = target.ne(self.decoder.dictionary.pad())
+        per_token = (bound - reconstruction) / mask.sum(-1).clamp(min=1)
+        return lprobs + (per_token[:, None] * mask).unsqueeze(-1)
+
+    @torch.no_grad()
+    def importance_weighted_bound(self, src_tokens: Tensor, src_lengths: Tensor, target: Tensor,
+                                  num_samples: int, chunk_size: int = 50, posterior=None) -> Tensor:
+        """log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x)  (Burda et al. 2016).
+
+        Samples are decoded ``chunk_size`` at a time as one batch of B*chunk
+        documents; the log-sum-exp is taken in fp32. Returns (B,) nats.
+        """
+        if posterior is None:
+            out = self.encoder(src_tokens, src_lengths)
+            posterior = (out["mu"][0], out["logvar"][0])
+        mu, logvar = posterior
+        bsz, length = src_tokens.shape
+        log_weights = []
+        for start in range(0, num_samples, chunk_size):
+            k = min(chunk_size, num_samples - start)
+            z = reparameterize(mu, logvar, num_samples=k)  # (B, k, D)
+            tokens = src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
+            tgt = target.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
+            _, rec = self.reconstruction_and_lprobs(self.decoder(tokens, latent=z.reshape(bsz * k, -1)), tgt)
+            rec = rec.view(bsz, k)
+            log_weights.append(rec + log_standard_normal(z) - log_normal_diag(z, mu.unsqueeze(1), logvar.unsqueeze(1)))
+        log_weights = torch.cat(log_weights, dim=1)
+        return torch.logsumexp(log_weights, dim=1) - math.log(num_samples)
+
+
+@register_model("text_vae", dataclass=TextVAEConfig)
+class TextVAE(LatentVariableModel):
+    """Document VAE. ``forward(src_tokens, src_lengths)`` returns ``(out, extra)``.
+
+    In training mode (or with ``return_bound_scores=False``) ``out`` are the
+    decoder's logits (B, T, V) for one reparameterised z per document, and
+    ``extra`` holds ``kl`` (B,) in nats, ``mu``/``logvar``/``z`` (B, D).
+
+    In eval mode (what ``fairseq-eval-lm`` calls) ``out`` are normalised
+    per-position scores whose sum over a document's targets equals its bound:
+    the ELBO ``log p(x|z) - KL`` with one z (``eval_bound_samples = 1``, paper
+    Eq. 3) or the importance-weighted bound with K samples. ``extra["bound"]``
+    (B,) holds the bound and ``extra["bound_name"]`` says which one it is.
+    """
+
+    @classmethod
+    def build_model(cls, cfg: TextVAEConfig, task):
+        dictionary = task.target_dictionary
+        encoder = TextVAEEncoder(cfg, dictionary)
+        decoder = build_latent_decoder(cfg, dictionary, cfg.latent_dim)
+        return cls(cfg, encoder, decoder)
+
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, return_bound_scores: Optional[bool] = None,
+                **kwargs):
+        encoder_out = self.encoder(src_tokens, src_lengths)
+        mu, logvar, z = encoder_out["mu"][0], encoder_out["logvar"][0], encoder_out["z"][0]
+        logits, extra = self.decoder(src_tokens, latent=z)
+        extra.update(kl=gaussian_kl(mu, logvar), mu=mu, logvar=logvar, z=z)
+        if return_bound_scores is None:
+            return_bound_scores = not self.training
+        if not return_bound_scores:
+            return logits, extra
+        dictionary = self.decoder.dictionary
+        target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
+        lprobs, reconstruction = self.reconstruction_and_lprobs((logits, extra), target)
+        k = self.cfg.eval_bound_samples
+        if k > 1:
+            bound = self.importance_weighted_bound(src_tokens, src_lengths, target, k, self.cfg.eval_bound_chunk,
+                                                   posterior=(mu, logvar))
+            extra["bound_name"] = f"importance-weighted bound, K={k}"
+        else:
+            bound = reconstruction - extra["kl"]
+            extra["bound_name"] = "ELBO (1 sample of z, analytic KL)"
+        if not getattr(self, "_bound_logged", False):
+            logger.info(f"per-token scores are spread document bounds: {extra['bound_name']}; "
+                        "exp(-sum / tokens) is an upper bound on the perplexity")
+            self._bound_logged = True
+        scores = self.bound_scores(lprobs, target, bound, reconstruction)
+        extra.update(normalized_scores=True, bound=bound, reconstruction=reconstruction)
+        return scores, extra
+
+
+def _vae_arch(decoder_type: str, dilations: Optional[str]):
+    def arch(cfg):
+        cfg.decoder_type = getattr(cfg, "decoder_type", None) or decoder_type
+        if dilations is not None:
+            cfg.decoder_dilations = getattr(cfg, "decoder_dilations", None) or dilations
+
+    return arch
+
+
+register_model_architecture("text_vae", "text_vae_lstm")(_vae_arch("lstm", None))
+for _name, _dilations in DILATIONS.items():
+    register_model_architecture("text_vae", f"text_vae_{_name}")(_vae_arch("cnn", _dilations))

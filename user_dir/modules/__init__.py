@@ -1,0 +1,34 @@
+from .causal_dilated_conv import CausalDilatedConv1d
+from .dilated_cnn_decoder import DilatedCNNDecoder, DilatedResidualBlock
+from .gaussian import (
+    LOGVAR_MAX,
+    LOGVAR_MIN,
+    GaussianPosterior,
+    gaussian_kl,
+    log_normal_diag,
+    log_standard_normal,
+    reparameterize,
+)
+from .latent_conditioned_decoder import LatentConditionedDecoder
+from .lstm_conditioned_decoder import LSTMConditionedDecoder
+from .lstm_document_encoder import LSTMDocumentEncoder
+from .schedules import cyclical_schedule, exponential_decay, linear_schedule
+
+__all__ = [
+    "CausalDilatedConv1d",
+    "DilatedCNNDecoder",
+    "DilatedResidualBlock",
+    "GaussianPosterior",
+    "LOGVAR_MAX",
+    "LOGVAR_MIN",
+    "LSTMConditionedDecoder",
+    "LSTMDocumentEncoder",
+    "LatentConditionedDecoder",
+    "cyclical_schedule",
+    "exponential_decay",
+    "gaussian_kl",
+    "linear_schedule",
+    "log_normal_diag",
+    "log_standard_normal",
+    "reparameterize",
+]

@@ -1,0 +1,134 @@
+"""The dilated convolutional decoder of Yang et al. (2017), Sec. 2.3."""
+from typing import Dict, List, Optional, Sequence
+
+import torch.nn.functional as F
+from fairseq.models import FairseqIncrementalDecoder
+from fairseq.modules import AdaptiveSoftmax
+from torch import Tensor, nn
+
+from .causal_dilated_conv import CausalDilatedConv1d
+
+
+class DilatedResidualBlock(nn.Module):
+    """ByteNet-style residual block (Yang et al. 2017, Sec. 2.3, Fig. 1):
+
+        h = x + Dropout(W_3 ReLU(Conv_{k,d}(ReLU(W_1 ReLU(x)))))
+
+    W_1: 1x1 conv ``channels -> inner`` (paper 1024 -> 512), Conv_{k,d}: causal
+    dilated conv ``inner -> inner``, W_3: 1x1 conv ``inner -> channels``.
+    Shapes: (B, T, channels) -> (B, T, channels).
+    """
+
+    def __init__(self, channels: int, inner: int, kernel_size: int, dilation: int, dropout: float):
+        super().__init__()
+        self.reduce = nn.Linear(channels, inner)
+        self.conv = CausalDilatedConv1d(inner, inner, kernel_size, dilation)
+        self.expand = nn.Linear(inner, channels)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, incremental_state=None) -> Tensor:
+        h = self.reduce(F.relu(x))
+        h = self.conv(F.relu(h), incremental_state)
+        h = self.expand(F.relu(h))
+        return x + self.dropout(h)
+
+
+def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
+    """(k - 1) * sum(d_i) + 1 input positions seen by one output (paper Sec. 2.3)."""
+    return (kernel_size - 1) * sum(dilations) + 1
+
+
+class DilatedCNNDecoder(FairseqIncrementalDecoder):
+    """Causal dilated CNN over ``prev_output_tokens`` (B, T) -> logits (B, T, V).
+
+    An optional conditioning vector ``c`` (B, conditioning_dim), e.g. the
+    projected latent code of a VAE, is concatenated to every input embedding
+    (paper Sec. 2.3). The concatenation is computed without materialising it:
+    ``W [e_t; c] = W_e e_t + W_c c`` and ``W_c c`` is computed once per sequence.
+
+    Layers: embedding (embed_dim) -> [e_t; c] -> linear to ``channels`` ->
+    residual blocks with the given dilations -> ReLU -> output layer (a linear
+    layer to the vocabulary, or fairseq's AdaptiveSoftmax).
+    """
+
+    def __init__(
+        self,
+        dictionary,
+        embed_dim: int = 512,
+        channels: int = 1024,
+        inner_channels: int = 512,
+        kernel_size: int = 3,
+        dilations: Sequence[int] = (1, 2, 4),
+        dropout: float = 0.1,
+        conditioning_dim: int = 0,
+        adaptive_softmax_cutoff: Optional[List[int]] = None,
+        adaptive_softmax_dropout: float = 0.0,
+        max_positions: int = int(1e6),
+    ):
+        super().__init__(dictionary)
+        self.padding_idx = dictionary.pad()
+        self.embed_dim = embed_dim
+        self.conditioning_dim = conditioning_dim
+        self.kernel_size = kernel_size
+        self.dilations = list(dilations)
+        self._max_positions = max_positions
+        self.embed_tokens = nn.Embedding(len(dictionary), embed_dim, padding_idx=self.padding_idx)
+        nn.init.normal_(self.embed_tokens.weight, mean=0, std=embed_dim ** -0.5)
+        nn.init.zeros_(self.embed_tokens.weight[self.padding_idx])
+        self.input_proj = nn.Linear(embed_dim + conditioning_dim, channels)
+        self.blocks = nn.ModuleList(
+            DilatedResidualBlock(channels, inner_channels, kernel_size, d, dropout) for d in self.dilations
+        )
+        self.dropout = nn.Dropout(dropout)
+        if adaptive_softmax_cutoff:
+            self.adaptive_softmax = AdaptiveSoftmax(
+                len(dictionary), channels, adaptive_softmax_cutoff, dropout=adaptive_softmax_dropout
+            )
+            self.output_proj = None
+        else:
+            self.adaptive_softmax = None
+            self.output_proj = nn.Linear(channels, len(dictionary))
+
+    @property
+    def receptive_field(self) -> int:
+        return receptive_field(self.kernel_size, self.dilations)
+
+    def forward(
+        self,
+        prev_output_tokens: Tensor,
+        encoder_out=None,
+        incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None,
+        conditioning: Optional[Tensor] = None,
+        features_only: bool = False,
+        **kwargs,
+    ):
+        x, extra = self.extract_features(prev_output_tokens, incremental_state, conditioning)
+        if not features_only:
+            x = self.output_layer(x)
+        return x, extra
+
+    def extract_features(self, prev_output_tokens, incremental_state=None, conditioning=None, **kwargs):
+        """prev_output_tokens (B, T), conditioning (B, conditioning_dim) -> features (B, T, channels)."""
+        if incremental_state is not None:
+            prev_output_tokens = prev_output_tokens[:, -1:]
+        emb = self.dropout(self.embed_tokens(prev_output_tokens))
+        w, b = self.input_proj.weight, self.input_proj.bias
+        x = F.linear(emb, w[:, : self.embed_dim], b)
+        if self.conditioning_dim:
+            if conditioning is None:
+                raise ValueError("this decoder was built with conditioning_dim > 0: pass `conditioning`")
+            x = x + F.linear(conditioning.to(x.dtype), w[:, self.embed_dim:]).unsqueeze(1)
+        for block in self.blocks:
+            x = block(x, incremental_state)
+        x = self.dropout(F.relu(x))
+        return x, {"attn": [None], "inner_states": None}
+
+    def output_layer(self, features: Tensor) -> Tensor:
+        """features (B, T, channels) -> logits (B, T, V); identity with adaptive softmax."""
+        if self.adaptive_softmax is not None:
+            return features
+        return self.output_proj(features)
+
+    def max_positions(self):
+        """Convolutions have no positional limit; documents are cut by the task."""
+        return self._max_positions

@@ -1,0 +1,64 @@
+"""Diagonal-Gaussian posterior q(z|x), its KL to N(0, I), and log densities.
+
+All reductions are done in fp32 whatever the input dtype, so half-precision
+training keeps the KL and the importance weights finite.
+"""
+import math
+from typing import Tuple
+
+import torch
+from torch import Tensor, nn
+
+# log-variances are clamped to [LOGVAR_MIN, LOGVAR_MAX] (variance in about
+# [2e-9, 2.2e4]): exp() stays finite in fp16 and bf16 and the KL stays finite.
+LOGVAR_MIN = -20.0
+LOGVAR_MAX = 10.0
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class GaussianPosterior(nn.Module):
+    """features (B, F) -> (mu, logvar), each (B, D): q(z|x) = N(mu, diag(exp(logvar)))."""
+
+    def __init__(self, input_dim: int, latent_dim: int):
+        super().__init__()
+        self.proj = nn.Linear(input_dim, 2 * latent_dim)
+
+    def forward(self, features: Tensor) -> Tuple[Tensor, Tensor]:
+        mu, logvar = self.proj(features).float().chunk(2, dim=-1)
+        return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) = 1/2 sum_j (mu_j^2 + e^{logvar_j} - 1 - logvar_j).
+
+    (Kingma & Welling 2013, App. B; the KL term of Yang et al. 2017, Eq. 3.)
+    (..., D) -> (...), in fp32.
+    """
+    mu, logvar = mu.float(), logvar.float()
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def reparameterize(mu: Tensor, logvar: Tensor, num_samples: int = 0) -> Tensor:
+    """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I).
+
+    (B, D) -> (B, D) when ``num_samples == 0``, else (B, num_samples, D).
+    """
+    std = (0.5 * logvar).exp()
+    if num_samples:
+        mu, std = mu.unsqueeze(1), std.unsqueeze(1)
+        eps = torch.randn(mu.size(0), num_samples, mu.size(-1), dtype=mu.dtype, device=mu.device)
+    else:
+        eps = torch.randn_like(mu)
+    return mu + std * eps
+
+
+def log_normal_diag(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """log N(z; mu, diag(exp(logvar))) summed over the last dim, in fp32 (broadcasting)."""
+    z, mu, logvar = z.float(), mu.float(), logvar.float()
+    return -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * (-logvar).exp()).sum(-1)
+
+
+def log_standard_normal(z: Tensor) -> Tensor:
+    """log N(z; 0, I) summed over the last dim, in fp32."""
+    z = z.float()
+    return -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)

@@ -1,0 +1,1 @@
+from . import text_vae  # noqa: F401
