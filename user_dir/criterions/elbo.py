@@ -93,7 +93,7 @@ class ElboCriterion(FairseqCriterion):
             net_output = model(**net_input, return_bound_scores=False)
         else:
             net_output = model(**net_input)
-        extra = net_output[1]
+        extra = net_output[1] if isinstance(net_output[1], dict) else {}
         rec = -document_log_likelihood(model, net_output, sample)
         if "mu" in extra:
             kl = gaussian_kl(extra["mu"], extra["logvar"])

@@ -193,24 +193,26 @@ class LatentVariableModel(BaseFairseqModel):
                                   num_samples: int, chunk_size: int = 50, posterior=None) -> Tensor:
         """log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x)  (Burda et al. 2016).
 
-        Samples are decoded ``chunk_size`` at a time as one batch of B*chunk
-        documents; the log-sum-exp is taken in fp32. Returns (B,) nats.
+        All K samples are drawn first; they are decoded ``chunk_size`` at a time
+        as one batch of B*chunk documents (chunk_size=1 is the plain loop, with
+        identical results); the log-sum-exp is taken in fp32. Returns (B,) nats.
         """
         if posterior is None:
             out = self.encoder(src_tokens, src_lengths)
             posterior = (out["mu"][0], out["logvar"][0])
         mu, logvar = posterior
         bsz, length = src_tokens.shape
+        z_all = reparameterize(mu, logvar, num_samples=num_samples)  # (B, K, D), drawn up front
+        log_prior_ratio = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
         log_weights = []
         for start in range(0, num_samples, chunk_size):
-            k = min(chunk_size, num_samples - start)
-            z = reparameterize(mu, logvar, num_samples=k)  # (B, k, D)
+            z = z_all[:, start: start + chunk_size]
+            k = z.size(1)
             tokens = src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
             tgt = target.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
             _, rec = self.reconstruction_and_lprobs(self.decoder(tokens, latent=z.reshape(bsz * k, -1)), tgt)
-            rec = rec.view(bsz, k)
-            log_weights.append(rec + log_standard_normal(z) - log_normal_diag(z, mu.unsqueeze(1), logvar.unsqueeze(1)))
-        log_weights = torch.cat(log_weights, dim=1)
+            log_weights.append(rec.view(bsz, k))
+        log_weights = torch.cat(log_weights, dim=1) + log_prior_ratio
         return torch.logsumexp(log_weights, dim=1) - math.log(num_samples)
 
 

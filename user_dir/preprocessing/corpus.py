@@ -26,10 +26,11 @@ def _label_counts(docs: Sequence[Document]) -> Dict[str, int]:
     return dict(sorted(Counter(d.label for d in docs if d.label is not None).items()))
 
 
-def _check_splits(docs: Splits) -> None:
+def _check_splits(docs: Splits, where: Dict[str, str]) -> None:
+    """Every split non-empty; valid/test labels all seen in train."""
     for split in SPLITS:
         if not docs[split]:
-            raise CorpusError(split, None, "no documents in this split")
+            raise CorpusError(where[split], None, f"no documents for the {split} split")
     if docs["train"][0].label is not None:
         known = {d.label for d in docs["train"]}
         check_labels_known(docs["valid"], known)
@@ -60,7 +61,7 @@ def load_text_files(train: PathLike, valid: PathLike, test: PathLike,
         lp = label_paths[split] if have[split] else None
         docs[split], counts = read_labelled_documents(paths[split], lp, invalid_utf8)
         inputs[str(paths[split])] = counts
-    _check_splits(docs)
+    _check_splits(docs, {s: str(p) for s, p in paths.items()})
     stats = {"mode": "files", "invalid_utf8": invalid_utf8,
              "label_files": [str(label_paths[s]) for s in SPLITS if have[s]],
              "inputs": inputs, "input_totals": _totals(list(inputs.values()))}
@@ -84,7 +85,7 @@ def load_text_split(input: PathLike, split: Union[str, Sizes], seed: int = 1,
     except ValueError as e:
         raise CorpusError(input, None, f"{e} (non-empty lines)") from None
     by_split = {s: [docs[i] for i in idx] for s, idx in zip(SPLITS, parts)}
-    _check_splits(by_split)
+    _check_splits(by_split, {s: str(input) for s in SPLITS})
     stats = {"mode": "split", "invalid_utf8": invalid_utf8, "split": list(sizes), "seed": seed,
              "label_files": [str(label_path)] if label_path is not None else [],
              "inputs": {str(input): counts}, "input_totals": _totals([counts]),
@@ -118,7 +119,7 @@ def load_bbc(seed: int = 1, fractions: Sizes = (0.8, 0.1, 0.1), root: Optional[P
                           "below_min": sum(w < min_words for w in words),
                           "above_max": sum(w > max_words for w in words)},
         }
-    _check_splits(docs)
+    _check_splits(docs, {s: report.root for s in SPLITS})
     stats = {"source": report.root, "files_read": report.files, "articles": len(articles),
              "articles_per_topic": dict(sorted(Counter(topics).items())),
              "empty_files": report.empty_files, "cp1252_fallback": report.cp1252_fallback,
