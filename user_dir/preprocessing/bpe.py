@@ -2,7 +2,9 @@
 them with the ``fastBPE`` Python module.  ``<unk>`` tokens are kept whole."""
 from __future__ import annotations
 
-import subprocess
+import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import List, Sequence
 
@@ -25,11 +27,26 @@ def learn_codes(train_text: Path, merges: int, codes_path: Path) -> None:
         raise ToolError(f"fastbpe learnbpe wrote no codes to {codes_path}")
 
 
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence fastBPE's C++ "Loading codes ..." lines (written to file descriptor 1)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def apply_codes(codes_path: Path, lines: Sequence[str]) -> List[str]:
     """Apply BPE codes to each line, leaving ``<unk>`` tokens intact."""
     import fastBPE
 
-    bpe = fastBPE.fastBPE(str(codes_path), "")
+    with _quiet_stdout():
+        bpe = fastBPE.fastBPE(str(codes_path), "")
     # cut every line at its <unk> tokens, BPE all the pieces in one call, reassemble
     pieces: List[str] = []
     layout: List[List[object]] = []

@@ -1,6 +1,6 @@
 """Reading and splitting layer: from input files to train/valid/test documents.
 
-Nothing here tokenises, writes or binarises; :mod:`.pipeline` does that.  Both
+Nothing here tokenises, writes or binarises; :mod:`.pipeline` does that.  The
 loaders return ``(docs_by_split, stats)`` where ``docs_by_split`` maps
 ``"train"``, ``"valid"``, ``"test"`` to lists of :class:`Document` and
 ``stats`` is a JSON-ready dict of counts.

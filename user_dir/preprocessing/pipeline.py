@@ -26,15 +26,18 @@ def tokenize_documents(docs: List[Document], tokenizer: Tokenizer,
     Returns ``(documents, truncated_documents, dropped)``; a document with no
     tokens left is dropped (with its label) and counted in ``dropped``.
     """
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError("max_tokens must be at least 1")
     out, truncated, dropped = [], [], 0
     for d in docs:
         toks = tokenizer.tokens(d.text)
         if not toks:
             dropped += 1
             continue
-        new = Document(text=" ".join(toks[:max_tokens] if max_tokens else toks), line=d.line,
+        cut = max_tokens is not None and len(toks) > max_tokens
+        new = Document(text=" ".join(toks[:max_tokens] if cut else toks), line=d.line,
                        label=d.label, source=d.source, label_source=d.label_source)
-        if max_tokens is not None and len(toks) > max_tokens:
+        if cut:
             truncated.append(new)
         out.append(new)
     return out, truncated, dropped
@@ -78,10 +81,9 @@ def finish_corpus(out: Path, docs: Splits, stats: dict, tokenizer: Tokenizer,
             write_lines(out / f"{split}.words.txt", (d.text for d in docs[split]))
         codes = out / "bpe.codes"
         bpe_mod.learn_codes(out / "train.words.txt", bpe_merges, codes)
-        for split in SPLITS:
-            coded = bpe_mod.apply_codes(codes, [d.text for d in docs[split]])
-            for d, text in zip(docs[split], coded):
-                d.text = text
+        every = [d for split in SPLITS for d in docs[split]]
+        for d, text in zip(every, bpe_mod.apply_codes(codes, [d.text for d in every])):
+            d.text = text
         timings["bpe"] = round(time.time() - t, 2)
     for split in SPLITS:
         write_split(out, split, docs[split], with_labels)

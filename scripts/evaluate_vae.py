@@ -1,0 +1,69 @@
+"""One row of the paper's Table 2 for a checkpoint: NLL (KL), PPL, IW-NLL, MI, active units.
+
+    python scripts/evaluate_vae.py --path runs/vae/checkpoint_best.pt --data DATA-BIN --split test \
+        [--iw-samples 500] [--out-json row.json] [--out-md row.md] [--name SCNN-VAE]
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+HEADER = "| model | NLL (KL) | PPL | IW-NLL | IW-PPL | MI | AU |\n|---|---|---|---|---|---|---|"
+
+
+def markdown_row(name: str, r: dict) -> str:
+    mi = "–" if r.get("mi") is None else f"{r['mi']:.2f}"
+    au = "–" if r.get("active_units") is None else f"{r['active_units']}/{r['latent_dim']}"
+    iw = f"{r['iw_nll']:.2f}" if r.get("iw_samples") else "–"
+    iw_ppl = f"{r['iw_ppl']:.2f}" if r.get("iw_samples") else "–"
+    return f"| {name} | {r['nll']:.2f} ({r['kl']:.2f}) | {r['ppl']:.2f} | {iw} | {iw_ppl} | {mi} | {au} |"
+
+
+def load(path: str, data: str):
+    from fairseq import checkpoint_utils, utils
+
+    utils.import_user_module(argparse.Namespace(user_dir=str(REPO / "user_dir")))
+    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([path], arg_overrides={"data": data})
+    return models[0], task
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--path", required=True, help="checkpoint")
+    p.add_argument("--data", required=True, help="binarised data folder")
+    p.add_argument("--split", default="test")
+    p.add_argument("--name", default=None, help="row label (default: the checkpoint's architecture)")
+    p.add_argument("--iw-samples", type=int, default=500, help="K of the importance-weighted NLL (0: skip)")
+    p.add_argument("--iw-chunk", type=int, default=50, help="samples decoded at once")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-docs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out-json")
+    p.add_argument("--out-md")
+    args = p.parse_args(argv)
+    for path, what in ((args.path, "checkpoint"), (args.data, "data folder")):
+        if not Path(path).exists():
+            sys.exit(f"error: {what} not found: {path}")
+    torch.manual_seed(args.seed)
+    from user_dir.evaluation.document_bounds import score_split
+
+    model, task = load(args.path, args.data)
+    task.load_dataset(args.split)
+    result = score_split(model, task, args.split, args.batch_size, args.iw_samples, args.iw_chunk, args.max_docs)
+    result.update(checkpoint=str(args.path), seed=args.seed, name=args.name or type(model).__name__)
+    table = HEADER + "\n" + markdown_row(result["name"], result)
+    print(table)
+    if args.out_json:
+        Path(args.out_json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.out_md:
+        Path(args.out_md).write_text(table + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Evaluation helpers used by the scripts (not needed by fairseq itself)."""

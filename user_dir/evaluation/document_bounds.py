@@ -1,0 +1,73 @@
+"""Per-document bounds of a trained model over a data split (one row of the paper's Table 2)."""
+import math
+from typing import Dict, Optional
+
+import torch
+
+from ..criterions.elbo import document_log_likelihood
+from .latent_metrics import active_units, mutual_information
+
+
+@torch.no_grad()
+def score_split(model, task, split: str, batch_size: int = 32, iw_samples: int = 500, iw_chunk: int = 50,
+                max_docs: Optional[int] = None) -> Dict[str, float]:
+    """NLL (negative ELBO, one z sample and the analytic KL), its KL part, PPL, the
+    importance-weighted NLL with ``iw_samples`` samples, I(x; z) and active units.
+
+    NLLs are nats per document; PPL = exp(total NLL / total tokens), EOS counted
+    (the same token count as fairseq-eval-lm). Models without a latent code
+    (language models) get KL = 0 and their exact NLL in both columns.
+    """
+    model.eval()
+    dataset = task.dataset(split)
+    itr = task.get_batch_iterator(dataset=dataset, max_sentences=batch_size, ignore_invalid_inputs=False,
+                                  seed=1).next_epoch_itr(shuffle=False)
+    has_latent = hasattr(model, "encoder")
+    totals = {"docs": 0, "tokens": 0, "rec": 0.0, "kl": 0.0, "iw": 0.0}
+    mus, logvars = [], []
+    for sample in itr:
+        if max_docs is not None and totals["docs"] >= max_docs:
+            break
+        net_input = sample["net_input"]
+        if has_latent:
+            net_output = model(**net_input, return_bound_scores=False)
+            extra = net_output[1]
+            kl = extra["kl"]
+            mus.append(extra["mu"])
+            logvars.append(extra["logvar"])
+        else:
+            net_output = model(**net_input)
+            kl = None
+        rec = -document_log_likelihood(model, net_output, sample)
+        kl = torch.zeros_like(rec) if kl is None else kl
+        if has_latent and iw_samples > 0:
+            iw = -model.importance_weighted_bound(net_input["src_tokens"], net_input["src_lengths"], sample["target"],
+                                                  iw_samples, iw_chunk, posterior=(extra["mu"], extra["logvar"]))
+        else:
+            iw = rec + kl
+        totals["docs"] += rec.numel()
+        totals["tokens"] += int(sample["ntokens"])
+        totals["rec"] += float(rec.sum())
+        totals["kl"] += float(kl.sum())
+        totals["iw"] += float(iw.sum())
+    n, t = totals["docs"], totals["tokens"]
+    result = {
+        "split": split,
+        "documents": n,
+        "tokens": t,
+        "nll": (totals["rec"] + totals["kl"]) / n,
+        "rec": totals["rec"] / n,
+        "kl": totals["kl"] / n,
+        "ppl": math.exp((totals["rec"] + totals["kl"]) / t),
+        "iw_samples": iw_samples if has_latent else 0,
+        "iw_nll": totals["iw"] / n,
+        "iw_ppl": math.exp(totals["iw"] / t),
+        "mi": None,
+        "active_units": None,
+    }
+    if has_latent:
+        mu, logvar = torch.cat(mus), torch.cat(logvars)
+        result["mi"] = mutual_information(mu, logvar)
+        result["active_units"] = active_units(mu)
+        result["latent_dim"] = int(mu.size(1))
+    return result

@@ -1,0 +1,65 @@
+"""``lstm_classifier``: the supervised baselines of Yang et al. 2017, Table 4.
+
+LSTM: the VAE's document encoder (LSTM, last hidden state) + the same two-layer
+MLP as q(y|x), trained on the labelled documents only. LM-LSTM (Dai & Le 2015):
+the same with ``--init-encoder-from`` a fairseq ``lstm_lm`` checkpoint (the
+task's build_model copies its embeddings and LSTM, as for the VAE's "+ init").
+"""
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch.nn.functional as F
+from fairseq.dataclass import FairseqDataclass
+from fairseq.models import BaseFairseqModel, register_model
+from torch import Tensor
+
+from .semisup_vae import LabelClassifier
+from .text_vae import load_lstm_lm_state
+
+
+@dataclass
+class LSTMClassifierConfig(FairseqDataclass):
+    num_classes: int = field(default=0, metadata={"help": "number of classes (0: from the task's labels)"})
+    encoder_embed_dim: int = field(default=512, metadata={"help": "encoder word embedding size"})
+    encoder_hidden_dim: int = field(default=1024, metadata={"help": "encoder LSTM size"})
+    encoder_layers: int = field(default=1, metadata={"help": "encoder LSTM layers"})
+    encoder_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's embeddings"})
+    classifier_hidden_dim: int = field(default=0, metadata={"help": "MLP hidden size (0: --encoder-hidden-dim)"})
+    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before each MLP layer"})
+    init_encoder_from: Optional[str] = field(
+        default=None, metadata={"help": "fairseq lstm_lm checkpoint to initialise the encoder from (LM-LSTM)"}
+    )
+
+
+@register_model("lstm_classifier", dataclass=LSTMClassifierConfig)
+class LSTMClassifier(BaseFairseqModel):
+    """forward(src_tokens, src_lengths) -> log q(y|x) (B, C), fp32."""
+
+    supported_targets = {"future"}
+
+    def __init__(self, cfg, reader, classifier):
+        super().__init__()
+        self.cfg = cfg
+        self.reader = reader
+        self.classifier = classifier
+
+    @classmethod
+    def build_model(cls, cfg: LSTMClassifierConfig, task):
+        from .text_vae import build_document_encoder
+
+        num_classes = cfg.num_classes or getattr(task, "num_classes", 0)
+        if num_classes < 2:
+            raise ValueError("lstm_classifier needs >= 2 classes (labelled data in DATA/label, or --num-classes)")
+        reader = build_document_encoder(cfg, task.source_dictionary)
+        hidden = cfg.classifier_hidden_dim or cfg.encoder_hidden_dim
+        return cls(cfg, reader, LabelClassifier(cfg.encoder_hidden_dim, hidden, num_classes, cfg.classifier_dropout))
+
+    def init_encoder_from_lstm_lm(self, path: str) -> list:
+        return self.reader.load_from_lstm_lm(load_lstm_lm_state(path), source=path)
+
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, **kwargs) -> Tensor:
+        return F.log_softmax(self.classifier(self.reader(src_tokens, src_lengths)).float(), dim=-1)
+
+    def max_positions(self):
+        return None
+

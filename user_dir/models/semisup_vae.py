@@ -1,0 +1,334 @@
+"""``semisup_vae``: the semi-supervised VAE of Yang et al. 2017, Sec. 2.4 (Kingma et al. 2014, M2).
+
+p(x, y, z) = p(y) p(z) p(x | y, z), p(y) uniform over C classes, p(z) = N(0, I).
+
+* q(y|x): the encoder LSTM's last hidden state h -> two-layer MLP -> softmax.
+* q(z|x,y): [h; y] -> linear -> (mu, logvar) (``GaussianPosterior``).
+* p(x|y,z): the configured decoder (dilated CNN or LSTM) conditioned on [z; y]
+  (``build_latent_decoder(cfg, dict, latent_dim + C)``).
+
+Bounds (nats per document, paper Sec. 2.4):
+  L(x, y) = E_q(z|x,y)[log p(x|y,z)] - KL(q(z|x,y) || p(z))
+  log p(x, y) >= L(x, y) + log p(y)
+  log p(x) >= U(x) = sum_y q(y|x) L(x, y) - KL(q(y|x) || p(y))
+U(x) is estimated in training either with one Gumbel-softmax sample y ~ q(y|x)
+(Eq. 4, the paper's choice: gradients reach q(y|x) through the sample) or with
+the exact sum over the C labels (C decoder passes per document). Evaluation
+(validation in the criterion, fairseq-eval-lm) always uses the exact sum.
+The Gumbel-softmax, the KLs and the log-sum-exps are computed in fp32.
+"""
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from fairseq.models import FairseqEncoder, register_model, register_model_architecture
+from torch import Tensor, nn
+
+from ..modules import GaussianPosterior, exponential_decay, log_normal_diag, log_standard_normal, reparameterize
+from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
+from .dilated_cnn_lm import DILATIONS
+from .text_vae import LatentVariableConfig, LatentVariableModel, build_document_encoder, build_latent_decoder, \
+    targets_from_source
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SemiSupVAEConfig(LatentVariableConfig):
+    num_classes: int = field(default=0, metadata={"help": "number of classes C (0: from the task's labels)"})
+    classifier_hidden_dim: int = field(
+        default=0, metadata={"help": "hidden size of the two-layer MLP of q(y|x) (0: --encoder-hidden-dim)"}
+    )
+    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before each layer of the q(y|x) MLP"})
+    gumbel_temperature_start: float = field(
+        default=1.0, metadata={"help": "Gumbel-softmax temperature tau at update 0 (Jang et al. 2016: 1.0)"}
+    )
+    gumbel_temperature_min: float = field(default=0.5, metadata={"help": "tau never goes below this"})
+    gumbel_temperature_rate: float = field(
+        default=1e-4,
+        metadata={"help": "tau(t) = max(min, start * exp(-rate * t)) for update t (Jang et al.: 1e-5 to 1e-4)"},
+    )
+    straight_through: bool = field(
+        default=False,
+        metadata={"help": "straight-through Gumbel-softmax: one-hot y forward, soft-sample gradient backward"},
+    )
+    fixed_label: int = field(
+        default=-1,
+        metadata={"help": "generation (fairseq-generate --model-overrides): decode with this class index y "
+                  "instead of one from q(y|x) (-1: y follows --latent-source: mean -> argmax q(y|x), "
+                  "sample -> y ~ q(y|x), prior -> y ~ p(y))"},
+    )
+
+
+class LabelClassifier(nn.Module):
+    """q(y|x) logits: h (B, H) -> Linear -> ReLU -> Linear -> (B, C) (softmax applied by the caller)."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, num_classes: int, dropout: float = 0.0):
+        super().__init__()
+        self.mlp = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(input_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden_dim, num_classes),
+        )
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.mlp(features)
+
+
+class SemiSupVAEEncoder(FairseqEncoder):
+    """q(y|x) and q(z|x,y) on one LSTM reader.
+
+    ``forward`` (used by fairseq-generate) returns ``{"z": [[z; onehot(y)]],
+    "mu", "logvar", "y", "log_qy"}``: z by ``latent_source`` (posterior sample,
+    mean or prior sample) and y by ``fixed_label`` or ``latent_source``
+    (q(y|x) sample, argmax, or a uniform prior draw).
+    """
+
+    def __init__(self, cfg: SemiSupVAEConfig, dictionary, num_classes: int):
+        super().__init__(dictionary)
+        self.reader = build_document_encoder(cfg, dictionary)
+        hidden = cfg.classifier_hidden_dim or cfg.encoder_hidden_dim
+        self.classifier = LabelClassifier(cfg.encoder_hidden_dim, hidden, num_classes, cfg.classifier_dropout)
+        self.posterior = GaussianPosterior(cfg.encoder_hidden_dim + num_classes, cfg.latent_dim)
+        self.num_classes = num_classes
+        self.latent_source = cfg.latent_source
+        self.fixed_label = cfg.fixed_label
+
+    def classify(self, src_tokens: Tensor, src_lengths: Tensor):
+        """Features h (B, H) and log q(y|x) (B, C) in fp32."""
+        h = self.reader(src_tokens, src_lengths)
+        return h, F.log_softmax(self.classifier(h).float(), dim=-1)
+
+    def posterior_given(self, h: Tensor, y: Tensor):
+        """(mu, logvar) of q(z|x,y) for features h (R, H) and label vectors y (R, C)."""
+        features = torch.cat([h, y.to(h.dtype)], dim=-1)
+        return self.posterior(features.to(self.posterior.proj.weight.dtype))
+
+    def choose_label(self, log_qy: Tensor) -> Tensor:
+        if self.fixed_label >= 0:
+            if self.fixed_label >= self.num_classes:
+                raise ValueError(f"fixed_label {self.fixed_label} >= number of classes {self.num_classes}")
+            return torch.full(log_qy.shape[:1], self.fixed_label, dtype=torch.long, device=log_qy.device)
+        if self.latent_source == "mean":
+            return log_qy.argmax(-1)
+        if self.latent_source == "prior":
+            return torch.randint(self.num_classes, log_qy.shape[:1], device=log_qy.device)
+        return torch.multinomial(log_qy.exp(), 1).squeeze(-1)
+
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, **kwargs) -> Dict[str, List[Tensor]]:
+        h, log_qy = self.classify(src_tokens, src_lengths)
+        y = F.one_hot(self.choose_label(log_qy), self.num_classes).float()
+        mu, logvar = self.posterior_given(h, y)
+        if self.latent_source == "mean":
+            z = mu
+        elif self.latent_source == "prior":
+            z = torch.randn_like(mu)
+        else:
+            z = reparameterize(mu, logvar)
+        return {"z": [torch.cat([z, y], dim=-1)], "mu": [mu], "logvar": [logvar], "y": [y], "log_qy": [log_qy]}
+
+    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
+        return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
+
+    def max_positions(self):
+        return int(1e6)
+
+
+@register_model("semisup_vae", dataclass=SemiSupVAEConfig)
+class SemiSupervisedVAE(LatentVariableModel):
+    """M2 semi-supervised VAE with a dilated-CNN or LSTM decoder.
+
+    ``forward(src_tokens, src_lengths, label=None, sum_over_labels=False,
+    target=None, return_bound_scores=None)``:
+
+    * training / criterion mode (``return_bound_scores=False``, the default in
+      training): returns a dict of per-document fp32 tensors, see
+      ``document_terms``. ``label`` (B,) holds class indices for labelled
+      documents and -1 for unlabelled ones (None: all unlabelled).
+    * eval mode (fairseq-eval-lm): ``(scores, extra)`` with per-position scores
+      whose sum over a document's targets is its unlabelled bound U(x) with the
+      exact sum over labels (``eval_bound_samples = 1``), or, for K > 1, the
+      importance-weighted bound log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) /
+      q(z_k|x,y) (unbiased inside the log for every y, so a bound on log p(x)).
+    """
+
+    def __init__(self, cfg, encoder, decoder, num_classes: int):
+        super().__init__(cfg, encoder, decoder)
+        self.num_classes = num_classes
+        self.num_updates = 0
+
+    @classmethod
+    def build_model(cls, cfg: SemiSupVAEConfig, task):
+        num_classes = cfg.num_classes or getattr(task, "num_classes", 0)
+        if num_classes < 2:
+            raise ValueError("semisup_vae needs >= 2 classes: use --task semisupervised_vae with labelled data "
+                             "(DATA/label) or set --num-classes")
+        if getattr(task, "num_classes", num_classes) not in (0, num_classes):
+            raise ValueError(f"--num-classes {num_classes} but the task's labels have {task.num_classes} classes")
+        dictionary = task.target_dictionary
+        encoder = SemiSupVAEEncoder(cfg, dictionary, num_classes)
+        decoder = build_latent_decoder(cfg, dictionary, cfg.latent_dim + num_classes)
+        return cls(cfg, encoder, decoder, num_classes)
+
+    # ---- Gumbel-softmax temperature: a function of the update count only (resumes from checkpoints)
+    def set_num_updates(self, num_updates):
+        self.num_updates = num_updates
+        super().set_num_updates(num_updates)
+
+    @property
+    def temperature(self) -> float:
+        c = self.cfg
+        return exponential_decay(self.num_updates, c.gumbel_temperature_start, c.gumbel_temperature_min,
+                                 c.gumbel_temperature_rate)
+
+    @property
+    def log_prior_y(self) -> float:
+        return -math.log(self.num_classes)
+
+    # ---- pieces
+    def _decode_rows(self, src_tokens, target, h, y, doc):
+        """L(x, y) pieces for rows (documents ``doc`` with label vectors ``y``): log p(x|y,z), KL per dim."""
+        mu, logvar = self.encoder.posterior_given(h[doc], y)
+        z = reparameterize(mu, logvar)
+        net_output = self.decoder(src_tokens[doc], latent=torch.cat([z, y.to(z.dtype)], dim=-1))
+        _, rec = self.reconstruction_and_lprobs(net_output, target[doc])
+        kl_dims = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
+        return rec, kl_dims, mu
+
+    def document_terms(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor] = None,
+                       sum_over_labels: bool = False, target: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Per-document terms of the semi-supervised objective, fp32, all (B,) unless noted.
+
+        * ``log_qy`` (B, C): log q(y|x).
+        * ``rec``: log p(x|y,z), ``kl_z_dims`` (B, D): KL(q(z|x,y) || p(z)) per dimension, for y the
+          document's label (labelled), its Gumbel-softmax sample (unlabelled, default) or, with
+          ``sum_over_labels``, the expectation sum_y q(y|x) (.) over all C labels (unlabelled).
+        * ``elbo_y`` = rec - kl_z = L(x, y) (or its q(y|x)-expectation); ``labelled`` (B,) bool.
+        * ``y`` (B, C): the label vector used (one-hot, Gumbel sample, or q(y|x) for the exact sum);
+          ``mu`` (B, D): mean of q(z|x,y) for that y (the q-weighted mean for the exact sum).
+        """
+        dictionary = self.decoder.dictionary
+        if target is None:
+            target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
+        h, log_qy = self.encoder.classify(src_tokens, src_lengths)
+        bsz, num_classes = log_qy.shape
+        if label is None:
+            label = torch.full((bsz,), -1, dtype=torch.long, device=log_qy.device)
+        labelled = label.ge(0)
+        if (label >= num_classes).any():
+            raise ValueError(f"label index >= number of classes {num_classes}")
+        y = torch.zeros_like(log_qy)
+        y[labelled] = F.one_hot(label[labelled], num_classes).float()
+        unlabelled = ~labelled
+        exact = sum_over_labels and bool(unlabelled.any())
+        if not sum_over_labels and unlabelled.any():
+            y[unlabelled] = gumbel_softmax(log_qy[unlabelled], self.temperature, hard=self.cfg.straight_through)
+        # one decoder pass for the labelled and Gumbel rows ...
+        rows = labelled if exact else torch.ones_like(labelled)
+        doc = rows.nonzero().squeeze(-1)
+        rec = log_qy.new_zeros(bsz)
+        kl_dims = log_qy.new_zeros(bsz, self.cfg.latent_dim)
+        mu = log_qy.new_zeros(bsz, self.cfg.latent_dim)
+        if doc.numel():
+            r, k, m = self._decode_rows(src_tokens, target, h, y[doc], doc)
+            rec = rec.index_put((doc,), r)
+            kl_dims = kl_dims.index_put((doc,), k)
+            mu = mu.index_put((doc,), m.float())
+        # ... and, for the exact sum, one per label for the unlabelled documents
+        if exact:
+            udoc = unlabelled.nonzero().squeeze(-1)
+            q = log_qy[udoc].exp()
+            rec_u, kl_u, mu_u = 0.0, 0.0, 0.0
+            for c in range(num_classes):
+                onehot = F.one_hot(torch.full_like(udoc, c), num_classes).float()
+                r, k, m = self._decode_rows(src_tokens, target, h, onehot, udoc)
+                rec_u = rec_u + q[:, c] * r
+                kl_u = kl_u + q[:, c:c + 1] * k
+                mu_u = mu_u + q[:, c:c + 1] * m.float()
+            rec = rec.index_put((udoc,), rec_u)
+            kl_dims = kl_dims.index_put((udoc,), kl_u)
+            mu = mu.index_put((udoc,), mu_u)
+            y = y.index_put((udoc,), q)
+        return {
+            "log_qy": log_qy, "labelled": labelled, "rec": rec, "kl_z_dims": kl_dims, "kl_z": kl_dims.sum(-1),
+            "elbo_y": rec - kl_dims.sum(-1), "y": y, "mu": mu, "temperature": torch.tensor(self.temperature),
+        }
+
+    @staticmethod
+    def unlabelled_bound(terms: Dict[str, Tensor]) -> Tensor:
+        """U(x) = E_q(y|x)[L(x, y)] - KL(q(y|x) || p(y)) per document (B,), p(y) uniform."""
+        return terms["elbo_y"] - categorical_kl_to_uniform(terms["log_qy"])
+
+    @torch.no_grad()
+    def importance_weighted_bound_over_labels(self, src_tokens, src_lengths, target, num_samples: int,
+                                              chunk_size: int = 50) -> Tensor:
+        """log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) / q(z_k|x,y), z_k ~ q(z|x,y); (B,) fp32."""
+        h, log_qy = self.encoder.classify(src_tokens, src_lengths)
+        bsz, length = src_tokens.shape
+        per_label = []
+        for c in range(self.num_classes):
+            y = F.one_hot(torch.full((bsz,), c, dtype=torch.long, device=src_tokens.device), self.num_classes).float()
+            mu, logvar = self.encoder.posterior_given(h, y)
+            z_all = reparameterize(mu, logvar, num_samples=num_samples)
+            log_w = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
+            recs = []
+            for start in range(0, num_samples, chunk_size):
+                z = z_all[:, start: start + chunk_size]
+                k = z.size(1)
+                latent = torch.cat([z, y.unsqueeze(1).expand(bsz, k, -1).to(z.dtype)], dim=-1)
+                tokens = src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
+                tgt = target.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
+                _, rec = self.reconstruction_and_lprobs(self.decoder(tokens, latent=latent.reshape(bsz * k, -1)), tgt)
+                recs.append(rec.view(bsz, k))
+            log_w = torch.cat(recs, dim=1) + log_w
+            per_label.append(torch.logsumexp(log_w, dim=1) - math.log(num_samples))
+        return torch.logsumexp(torch.stack(per_label, dim=1) + self.log_prior_y, dim=1)
+
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor] = None,
+                sum_over_labels: bool = False, target: Optional[Tensor] = None,
+                return_bound_scores: Optional[bool] = None, **kwargs):
+        if return_bound_scores is None:
+            return_bound_scores = not self.training
+        if not return_bound_scores:
+            return self.document_terms(src_tokens, src_lengths, label=label, sum_over_labels=sum_over_labels,
+                                       target=target)
+        dictionary = self.decoder.dictionary
+        target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
+        k = self.cfg.eval_bound_samples
+        if k > 1:
+            bound = self.importance_weighted_bound_over_labels(src_tokens, src_lengths, target, k,
+                                                               self.cfg.eval_bound_chunk)
+            name = f"importance-weighted bound over z (K={k}) with the exact sum over labels"
+        else:
+            terms = self.document_terms(src_tokens, src_lengths, sum_over_labels=True, target=target)
+            bound = self.unlabelled_bound(terms)
+            name = "unlabelled bound U(x) (exact sum over labels, 1 sample of z per label, analytic KLs)"
+        if not getattr(self, "_bound_logged", False):
+            logger.info(f"per-token scores are spread document bounds: {name}; "
+                        "exp(-sum / tokens) is an upper bound on the perplexity")
+            self._bound_logged = True
+        # spread the bound over the decoder's log-probs for the most probable label
+        h, log_qy = self.encoder.classify(src_tokens, src_lengths)
+        y = F.one_hot(log_qy.argmax(-1), self.num_classes).float()
+        mu, logvar = self.encoder.posterior_given(h, y)
+        net_output = self.decoder(src_tokens, latent=torch.cat([reparameterize(mu, logvar), y], dim=-1))
+        lprobs, reconstruction = self.reconstruction_and_lprobs(net_output, target)
+        scores = self.bound_scores(lprobs, target, bound, reconstruction)
+        extra = dict(net_output[1], normalized_scores=True, bound=bound, bound_name=name, log_qy=log_qy)
+        return scores, extra
+
+
+def _semisup_arch(decoder_type: str, dilations: Optional[str]):
+    def arch(cfg):
+        cfg.decoder_type = getattr(cfg, "decoder_type", None) or decoder_type
+        if dilations is not None:
+            cfg.decoder_dilations = getattr(cfg, "decoder_dilations", None) or dilations
+
+    return arch
+
+
+register_model_architecture("semisup_vae", "semisup_vae_lstm")(_semisup_arch("lstm", None))
+for _name in ("scnn", "mcnn", "lcnn", "vlcnn"):
+    register_model_architecture("semisup_vae", f"semisup_vae_{_name}")(_semisup_arch("cnn", DILATIONS[_name]))
