@@ -25,11 +25,13 @@ def markdown_row(name: str, r: dict) -> str:
 
 
 def load(path: str, data: str):
-    from fairseq import checkpoint_utils, utils
+    """(model, task) of a checkpoint; exits with a one-line error if it cannot be loaded."""
+    from user_dir.evaluation.checkpoints import CheckpointError, load_checkpoint
 
-    utils.import_user_module(argparse.Namespace(user_dir=str(REPO / "user_dir")))
-    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([path], arg_overrides={"data": data})
-    return models[0], task
+    try:
+        return load_checkpoint(path, data)
+    except CheckpointError as exc:
+        sys.exit(f"error: {exc}")
 
 
 def main(argv=None):
@@ -46,9 +48,6 @@ def main(argv=None):
     p.add_argument("--out-json")
     p.add_argument("--out-md")
     args = p.parse_args(argv)
-    for path, what in ((args.path, "checkpoint"), (args.data, "data folder")):
-        if not Path(path).exists():
-            sys.exit(f"error: {what} not found: {path}")
     torch.manual_seed(args.seed)
     from user_dir.evaluation.document_bounds import score_split
 

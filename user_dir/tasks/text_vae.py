@@ -98,10 +98,22 @@ class TextVAETask(LanguageModelingTask):
         return model
 
     def train_step(self, sample, model, criterion, optimizer, update_num, ignore_grad=False):
-        # annealing schedules in the criterion follow the trainer's update count (resumes exactly)
+        """As fairseq's, with two additions:
+
+        - annealing schedules in the criterion follow the trainer's update count,
+          so they resume exactly from a checkpoint;
+        - the random numbers of a batch (z samples, dropout, Gumbel noise) are a
+          function of (seed, update, first document id) only, so one process with
+          ``--update-freq k`` and k data-parallel workers draw the same noise for
+          the same documents, and a resumed run draws what the uninterrupted one did.
+        """
         if hasattr(criterion, "set_num_updates"):
             criterion.set_num_updates(update_num)
-        return super().train_step(sample, model, criterion, optimizer, update_num, ignore_grad)
+        if "id" not in sample or len(sample["id"]) == 0:
+            return super().train_step(sample, model, criterion, optimizer, update_num, ignore_grad)
+        batch_seed = (self.args.seed * 1_000_003 + update_num) * 1_000_003 + int(sample["id"][0])
+        with utils.set_torch_seed(batch_seed % (2**31 - 1)):
+            return super().train_step(sample, model, criterion, optimizer, update_num, ignore_grad)
 
     def eval_lm_dataloader(self, dataset, *args, context_window: int = 0, **kwargs):
         if context_window > 0:

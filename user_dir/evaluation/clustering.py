@@ -1,0 +1,74 @@
+"""Cluster -> label assignment of Makhzani et al. (2015), as used by Yang et al. 2017, Sec. 3.5.
+
+"For cluster i, we find out the validation sample x_n from cluster i that has
+the best q(y_i|x) and assign the label of x_n to all samples in cluster i. We
+then compute the test accuracy based on this assignment."
+
+Pure numpy; ``probs`` are cluster posteriors q(y|x) (or a GMM's
+responsibilities), one row per document.
+"""
+from typing import Dict
+
+import numpy as np
+
+NO_LABEL = -1
+
+
+def assign_clusters(valid_probs: np.ndarray, valid_labels: np.ndarray) -> Dict[str, np.ndarray]:
+    """Label of every cluster from the validation documents.
+
+    For cluster i, among the validation documents assigned to i (argmax of
+    their row, ties to the lowest index) the one with the highest q(y=i|x)
+    gives its true label to cluster i. A cluster that no validation document
+    is assigned to takes the label of the validation document with the
+    highest q(y=i|x) overall (reported in ``fallback``).
+
+    Returns ``labels`` (K,) the label per cluster, ``representative`` (K,)
+    the index of the validation document used, ``fallback`` (K,) bool.
+    """
+    probs = np.asarray(valid_probs, dtype=np.float64)
+    labels = np.asarray(valid_labels)
+    if probs.ndim != 2 or len(probs) != len(labels):
+        raise ValueError(f"valid_probs must be (N, K) with N = len(valid_labels); got {probs.shape}, {labels.shape}")
+    if len(probs) == 0:
+        raise ValueError("no validation documents to assign clusters with")
+    num_clusters = probs.shape[1]
+    assigned = probs.argmax(axis=1)
+    cluster_labels = np.full(num_clusters, NO_LABEL, dtype=np.int64)
+    representative = np.zeros(num_clusters, dtype=np.int64)
+    fallback = np.zeros(num_clusters, dtype=bool)
+    for i in range(num_clusters):
+        members = np.nonzero(assigned == i)[0]
+        if len(members) == 0:
+            members = np.arange(len(probs))
+            fallback[i] = True
+        best = members[np.argmax(probs[members, i])]
+        representative[i] = best
+        cluster_labels[i] = labels[best]
+    return {"labels": cluster_labels, "representative": representative, "fallback": fallback}
+
+
+def cluster_accuracy(clusters: np.ndarray, true_labels: np.ndarray, cluster_labels: np.ndarray) -> float:
+    """Fraction of documents whose cluster's label equals their true label."""
+    clusters = np.asarray(clusters, dtype=np.int64)
+    true_labels = np.asarray(true_labels)
+    if len(clusters) == 0:
+        raise ValueError("no documents to score")
+    return float(np.mean(np.asarray(cluster_labels)[clusters] == true_labels))
+
+
+def makhzani_accuracy(valid_probs, valid_labels, test_probs, test_labels) -> Dict[str, object]:
+    """Assign clusters on validation, score test: {accuracy, cluster_labels, representative, fallback,
+    test_cluster_sizes}."""
+    assignment = assign_clusters(valid_probs, valid_labels)
+    test_probs = np.asarray(test_probs)
+    if test_probs.shape[1] != len(assignment["labels"]):
+        raise ValueError("validation and test have different numbers of clusters")
+    test_clusters = test_probs.argmax(axis=1)
+    return {
+        "accuracy": cluster_accuracy(test_clusters, test_labels, assignment["labels"]),
+        "cluster_labels": assignment["labels"],
+        "representative": assignment["representative"],
+        "fallback": assignment["fallback"],
+        "test_cluster_sizes": np.bincount(test_clusters, minlength=test_probs.shape[1]),
+    }
