@@ -12,13 +12,9 @@ sys.path.insert(0, str(REPO))
 
 
 def plot(logs: dict, out: Path):
-    import logging
+    from user_dir.reproduction.tables import pyplot
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from user_dir.evaluation.training_log import read_training_log
 
