@@ -59,12 +59,16 @@ class TextVAETask(LanguageModelingTask):
         self.label_dictionary = Dictionary.load(label_dict) if os.path.exists(label_dict) else None
 
     @property
-    def num_classes(self) -> int:
-        return 0 if self.label_dictionary is None else len(self.label_dictionary) - self.label_dictionary.nspecial
+    def label_names(self):
+        """Class names in class-index order (fairseq's "madeupword" dictionary padding left out)."""
+        if self.label_dictionary is None:
+            return []
+        names = self.label_dictionary.symbols[self.label_dictionary.nspecial:]
+        return [name for name in names if not name.startswith("madeupword")]
 
     @property
-    def label_names(self):
-        return [] if self.label_dictionary is None else self.label_dictionary.symbols[self.label_dictionary.nspecial:]
+    def num_classes(self) -> int:
+        return len(self.label_names)
 
     def load_dataset(self, split: str, epoch=1, combine=False, **kwargs):
         paths = utils.split_paths(self.args.data)
