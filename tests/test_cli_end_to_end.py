@@ -1,10 +1,12 @@
 """The real fairseq command-line tools with --user-dir user_dir, on tiny data."""
 import math
 import re
+import subprocess
 
 import pytest
 import torch
 
+from conftest import BIN, REPO, cli_env
 from helpers import TINY_CLI, TINY_VAE_CLI, run_cli
 
 TRAIN = ["--user-dir", "user_dir", "--cpu", "--optimizer", "adam", "--lr", "0.003", "--batch-size", "16",
@@ -34,6 +36,14 @@ def test_dilated_cnn_lm_with_stock_language_modeling_task(tiny_data, tmp_path):
                   "--sample-break-mode", "eos", "--path", save / "checkpoint_last.pt", "--gen-subset", "valid",
                   "--sampling", "--beam", "1", "--prefix-size", "1", "--max-len-b", "12", "--batch-size", "8")
     assert len(hypotheses(gen)) == 24
+    prompts = "team match\ncomputer\n"
+    inter = subprocess.run([str(BIN / "fairseq-interactive"), str(tiny_data), "--user-dir", "user_dir", "--cpu",
+                            "--task", "language_modeling", "--path", str(save / "checkpoint_last.pt"), "--sampling",
+                            "--beam", "1", "--max-len-b", "8"], input=prompts, cwd=REPO, env=cli_env(),
+                           capture_output=True, text=True)
+    continuations = hypotheses(inter)
+    assert inter.returncode == 0 and len(continuations) == 2
+    assert continuations[0].startswith("team match") and continuations[1].startswith("computer")
 
 
 def test_dilated_cnn_lm_with_elbo_and_beam_search(tiny_data, tmp_path):

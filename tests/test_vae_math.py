@@ -181,3 +181,21 @@ def test_batched_and_looped_iw_agree(trained_vae, tiny_data):
         torch.manual_seed(3)
         looped = model.importance_weighted_bound(*args, num_samples=60, chunk_size=1)
     assert (batched - looped).abs().max() < 1e-4
+
+
+def test_adaptive_softmax_bound_scores(tiny_data):
+    """With fairseq's AdaptiveSoftmax the scores are still normalised and still sum to the bound."""
+    d, batch = first_batch(tiny_data)
+    torch.manual_seed(0)
+    model = build_text_vae(d, adaptive_softmax_cutoff="10,20").eval()
+    assert model.decoder.inner.adaptive_softmax is not None
+    with torch.no_grad():
+        scores, extra = model(**batch["net_input"])
+        logits, _ = model.decoder(batch["net_input"]["src_tokens"], latent=extra["z"])
+        lprobs = model.decoder.get_normalized_probs((logits, None), log_probs=True)
+    assert torch.allclose(lprobs.exp().sum(-1), torch.ones(lprobs.shape[:2]), atol=1e-4)
+    tgt = batch["target"]
+    got = scores.gather(-1, tgt.unsqueeze(-1)).squeeze(-1).masked_fill(tgt.eq(d.pad()), 0).sum(-1)
+    rec = lprobs.gather(-1, tgt.unsqueeze(-1)).squeeze(-1).masked_fill(tgt.eq(d.pad()), 0).sum(-1)
+    assert torch.allclose(got, rec - extra["kl"], atol=1e-3)
+    assert torch.allclose(got, extra["bound"], atol=1e-3)
