@@ -23,7 +23,8 @@ import torch  # noqa: E402
 
 import user_dir  # noqa: E402,F401  (registers the plugin)
 from user_dir.evaluation.clustering import assign_clusters, cluster_accuracy, makhzani_accuracy  # noqa: E402
-from user_dir.evaluation.features import load_checkpoint, load_split, vae_features  # noqa: E402
+from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
+from user_dir.evaluation.features import load_split, vae_features  # noqa: E402
 
 
 def main(argv=None):
@@ -38,11 +39,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
 
-    model, task, cfg = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.checkpoint, data=args.data)
     if not hasattr(model.encoder, "classify"):
         sys.exit("error: the checkpoint has no q(y|x) (use a semisup_vae checkpoint, or scripts/gmm_baseline.py)")
-    data = args.data or cfg.task.data
-    max_doc = getattr(cfg.task, "max_doc_tokens", 400)
+    data = args.data or task.args.data
+    max_doc = task.args.max_doc_tokens
     feats = {}
     for split in (args.valid_subset, args.test_subset):
         dataset, _, names = load_split(data, split, max_doc)

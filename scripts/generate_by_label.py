@@ -21,42 +21,11 @@ if REPO_ROOT not in sys.path:
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from fairseq import search  # noqa: E402
-from fairseq.models import FairseqEncoder  # noqa: E402
-from fairseq.sequence_generator import SequenceGenerator  # noqa: E402
-from torch import nn  # noqa: E402
 
 import user_dir  # noqa: E402,F401
-from user_dir.evaluation.features import load_checkpoint, load_split  # noqa: E402
-
-
-class FixedLatentEncoder(FairseqEncoder):
-    """Returns the given latents [z; y] (one row per hypothesis) as ``encoder_out["z"]``."""
-
-    def __init__(self, dictionary, latents):
-        super().__init__(dictionary)
-        self.latents = latents
-
-    def forward(self, src_tokens, src_lengths=None, **kwargs):
-        return {"z": [self.latents]}
-
-    def reorder_encoder_out(self, encoder_out, new_order):
-        return {"z": [encoder_out["z"][0].index_select(0, new_order)]}
-
-
-class FixedLatentModel(nn.Module):
-    """The model's incremental decoder driven by fixed latents, in the shape SequenceGenerator expects."""
-
-    def __init__(self, model, latents):
-        super().__init__()
-        self.encoder = FixedLatentEncoder(model.decoder.dictionary, latents)
-        self.decoder = model.decoder
-
-    def max_decoder_positions(self):
-        return self.decoder.max_positions()
-
-    def get_normalized_probs(self, net_output, log_probs, sample=None):
-        return self.decoder.get_normalized_probs(net_output, log_probs, sample)
+from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
+from user_dir.evaluation.latent_decoding import decode_latents  # noqa: E402
+from user_dir.evaluation.features import load_split  # noqa: E402
 
 
 def fixed_z(model, args, dictionary, data, max_doc):
@@ -81,19 +50,6 @@ def fixed_z(model, args, dictionary, data, max_doc):
     return mu.float(), what + f" (y = argmax q(y|x) = {int(log_qy.argmax())})"
 
 
-def decode(model, latents, dictionary, beam: int, max_len: int, sampling: bool, topk: int = -1):
-    wrapper = FixedLatentModel(model, latents).eval()
-    strategy = search.Sampling(dictionary, sampling_topk=topk) if sampling else None
-    generator = SequenceGenerator([wrapper], dictionary, beam_size=1 if sampling else beam, max_len_a=0,
-                                  max_len_b=max_len, search_strategy=strategy)
-    n = latents.size(0)
-    sample = {"net_input": {"src_tokens": torch.full((n, 1), dictionary.eos(), dtype=torch.long),
-                            "src_lengths": torch.ones(n, dtype=torch.long)}}
-    with torch.no_grad():
-        hypos = generator.generate([wrapper], sample, bos_token=dictionary.eos())
-    return [dictionary.string(h[0]["tokens"]) for h in hypos]
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="semisup_vae checkpoint")
@@ -109,26 +65,26 @@ def main(argv=None):
     p.add_argument("--max-len", type=int, default=50)
     args = p.parse_args(argv)
 
-    model, task, cfg = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.checkpoint, data=args.data)
     if not hasattr(model.encoder, "classify"):
         sys.exit("error: not a semisup_vae checkpoint (no label variable y)")
     dictionary = model.decoder.dictionary
     names = task.label_names
     num_classes = model.num_classes
-    z, what = fixed_z(model, args, dictionary, args.data or cfg.task.data, getattr(cfg.task, "max_doc_tokens", 400))
+    z, what = fixed_z(model, args, dictionary, args.data or task.args.data, task.args.max_doc_tokens)
     y = torch.eye(num_classes)
     latents = torch.cat([z.expand(num_classes, -1), y], dim=-1)
     print(f"# {what}")
     if args.decoding in ("beam", "both"):
         print(f"# beam search, beam {args.beam}")
-        for c, text in enumerate(decode(model, latents, dictionary, args.beam, args.max_len, sampling=False)):
+        for c, text in enumerate(decode_latents(model, latents, args.max_len, beam=args.beam)):
             print(f"{names[c]}\t{text}")
     if args.decoding in ("sample", "both"):
         print(f"# sampling ({args.num_samples} per label, seed {args.seed})")
         torch.manual_seed(args.seed)
         for _ in range(args.num_samples):
-            for c, text in enumerate(decode(model, latents, dictionary, 1, args.max_len, sampling=True,
-                                            topk=args.sampling_topk)):
+            for c, text in enumerate(decode_latents(model, latents, args.max_len, sampling=True,
+                                                    sampling_topk=args.sampling_topk)):
                 print(f"{names[c]}\t{text}")
     return 0
 

@@ -31,7 +31,8 @@ import torch  # noqa: E402
 
 import user_dir  # noqa: E402,F401
 from user_dir.evaluation.clustering import assign_clusters, cluster_accuracy, makhzani_accuracy  # noqa: E402
-from user_dir.evaluation.features import load_checkpoint, load_split, lstm_lm_features, vae_features  # noqa: E402
+from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
+from user_dir.evaluation.features import load_split, lstm_lm_features, vae_features  # noqa: E402
 
 
 def int_list(text):
@@ -109,7 +110,7 @@ def main(argv=None):
 
     model = None
     if args.features == "vae_mean":
-        model, _, _ = load_checkpoint(args.checkpoint, data=args.data)
+        model, _ = load_checkpoint(args.checkpoint, data=args.data)
     feats, labels, names = {}, {}, []
     for role, split in (("train", train_split), ("valid", valid_split), ("test", test_split)):
         dataset, _, names = load_split(args.data, split, args.max_doc_tokens)

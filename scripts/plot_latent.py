@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import user_dir  # noqa: E402,F401
-from user_dir.evaluation.features import load_checkpoint, load_split, vae_features  # noqa: E402
+from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
+from user_dir.evaluation.features import load_split, vae_features  # noqa: E402
 
 
 def train_2d(data: str, save_dir: str, max_update: int, extra) -> str:
@@ -105,10 +106,10 @@ def main(argv=None):
     if not args.checkpoint:
         p.error("give --checkpoint (or --train-2d)")
 
-    model, task, cfg = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.checkpoint, data=args.data)
     if not hasattr(model, "encoder") or not (hasattr(model.encoder, "classify") or hasattr(model.encoder, "posterior")):
         sys.exit("error: the checkpoint has no latent variable z (text_vae or semisup_vae needed)")
-    dataset, _, names = load_split(args.data or cfg.task.data, args.split, getattr(cfg.task, "max_doc_tokens", 400))
+    dataset, _, names = load_split(args.data or task.args.data, args.split, task.args.max_doc_tokens)
     if dataset.labels is None:
         sys.exit(f"error: split {args.split} has no labels")
     feats = vae_features(model, dataset)

@@ -11,24 +11,27 @@ class CheckpointError(Exception):
     pass
 
 
-def load_checkpoint(path, data, overrides=None):
-    """-> (model, task) from a fairseq checkpoint of this plugin, with ``data`` as the data folder."""
+def load_checkpoint(path, data=None, overrides=None):
+    """-> (model in eval mode, task) from a fairseq checkpoint of this plugin; ``data``, if given,
+    replaces the data folder saved in the checkpoint."""
     from fairseq import checkpoint_utils, utils
 
     utils.import_user_module(argparse.Namespace(user_dir=str(USER_DIR)))
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    if not Path(data).is_dir():
+    if data is not None and not Path(data).is_dir():
         raise CheckpointError(f"{data}: no such data folder")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path}: not a complete torch checkpoint (truncated or another kind of file; "
                               f"{path.stat().st_size} bytes)")
-    arg_overrides = {"data": str(data), **(overrides or {})}
+    arg_overrides = dict(overrides or {})
+    if data is not None:
+        arg_overrides["data"] = str(data)
     try:
         models, _, task = checkpoint_utils.load_model_ensemble_and_task([str(path)], arg_overrides=arg_overrides)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: cannot be loaded ({str(exc).splitlines()[0]})") from exc
-    return models[0], task
+    return models[0].eval(), task
 
 

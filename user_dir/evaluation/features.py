@@ -4,7 +4,7 @@ Reads a binarised split directly (DATA/SPLIT, DATA/label/SPLIT), so any
 checkpoint can be evaluated on any data folder with the same dictionary.
 """
 import os
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 import torch
@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from fairseq.data import Dictionary, data_utils
 
 from ..data import DocumentDataset
-from ..tasks.semisupervised_vae import real_label_names
-from ..tasks.text_vae import load_labels
+from ..tasks.text_vae import label_names, load_labels
 
 
 def load_split(data: str, split: str, max_doc_tokens: int = 400, label_dir: str = "label"):
@@ -26,7 +25,7 @@ def load_split(data: str, split: str, max_doc_tokens: int = 400, label_dir: str 
     label_dict_path = os.path.join(data, label_dir, "dict.txt")
     if os.path.exists(label_dict_path):
         label_dict = Dictionary.load(label_dict_path)
-        names = real_label_names(label_dict)
+        names = label_names(label_dict)
         labels = load_labels(os.path.join(data, label_dir, split), label_dict, None)
     dataset = DocumentDataset(documents, dictionary, max_doc_tokens, labels=labels, shuffle=False)
     return dataset, dictionary, names
@@ -37,19 +36,6 @@ def batches(dataset: DocumentDataset, batch_size: int = 32):
     order = np.argsort(dataset.sizes, kind="mergesort")
     for start in range(0, len(order), batch_size):
         yield dataset.collater([dataset[int(i)] for i in order[start: start + batch_size]])
-
-
-def load_checkpoint(path: str, data: Optional[str] = None, overrides: Optional[dict] = None):
-    """(model in eval mode, task, cfg) of a plugin checkpoint; ``data`` replaces the saved data path."""
-    from fairseq import checkpoint_utils
-
-    arg_overrides = dict(overrides or {})
-    if data is not None:
-        arg_overrides["data"] = data
-    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([path], arg_overrides=arg_overrides)
-    model = models[0]
-    model.eval()
-    return model, task, cfg
 
 
 @torch.no_grad()

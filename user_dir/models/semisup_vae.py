@@ -17,7 +17,6 @@ the exact sum over the C labels (C decoder passes per document). Evaluation
 (validation in the criterion, fairseq-eval-lm) always uses the exact sum.
 The Gumbel-softmax, the KLs and the log-sum-exps are computed in fp32.
 """
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -30,10 +29,14 @@ from torch import Tensor, nn
 from ..modules import GaussianPosterior, exponential_decay, log_normal_diag, log_standard_normal, reparameterize
 from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
 from .dilated_cnn_lm import DILATIONS
-from .text_vae import LatentVariableConfig, LatentVariableModel, build_document_encoder, build_latent_decoder, \
-    targets_from_source
-
-logger = logging.getLogger(__name__)
+from .text_vae import (
+    LatentVariableConfig,
+    LatentVariableModel,
+    build_document_encoder,
+    build_latent_decoder,
+    latent_model_arch,
+    targets_from_source,
+)
 
 
 @dataclass
@@ -305,10 +308,7 @@ class SemiSupervisedVAE(LatentVariableModel):
             terms = self.document_terms(src_tokens, src_lengths, sum_over_labels=True, target=target)
             bound = self.unlabelled_bound(terms)
             name = "unlabelled bound U(x) (exact sum over labels, 1 sample of z per label, analytic KLs)"
-        if not getattr(self, "_bound_logged", False):
-            logger.info(f"per-token scores are spread document bounds: {name}; "
-                        "exp(-sum / tokens) is an upper bound on the perplexity")
-            self._bound_logged = True
+        self.log_bound_once(name)
         # spread the bound over the decoder's log-probs for the most probable label
         h, log_qy = self.encoder.classify(src_tokens, src_lengths)
         y = F.one_hot(log_qy.argmax(-1), self.num_classes).float()
@@ -320,15 +320,6 @@ class SemiSupervisedVAE(LatentVariableModel):
         return scores, extra
 
 
-def _semisup_arch(decoder_type: str, dilations: Optional[str]):
-    def arch(cfg):
-        cfg.decoder_type = getattr(cfg, "decoder_type", None) or decoder_type
-        if dilations is not None:
-            cfg.decoder_dilations = getattr(cfg, "decoder_dilations", None) or dilations
-
-    return arch
-
-
-register_model_architecture("semisup_vae", "semisup_vae_lstm")(_semisup_arch("lstm", None))
+register_model_architecture("semisup_vae", "semisup_vae_lstm")(latent_model_arch("lstm", None))
 for _name in ("scnn", "mcnn", "lcnn", "vlcnn"):
-    register_model_architecture("semisup_vae", f"semisup_vae_{_name}")(_semisup_arch("cnn", DILATIONS[_name]))
+    register_model_architecture("semisup_vae", f"semisup_vae_{_name}")(latent_model_arch("cnn", DILATIONS[_name]))

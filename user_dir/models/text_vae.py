@@ -170,6 +170,13 @@ class LatentVariableModel(BaseFairseqModel):
             return net_output[0] if log_probs else net_output[0].exp()
         return self.decoder.get_normalized_probs(net_output, log_probs, sample)
 
+    def log_bound_once(self, bound_name: str) -> None:
+        """Says once per model which bound fairseq-eval-lm's perplexity is made of."""
+        if not getattr(self, "_bound_logged", False):
+            logger.info(f"per-token scores are spread document bounds: {bound_name}; "
+                        "exp(-sum / tokens) is an upper bound on the perplexity")
+            self._bound_logged = True
+
     def reconstruction_and_lprobs(self, net_output, target: Tensor):
         """Normalised log-probs (B, T, V) in fp32 and log p(x|z) per document (B,)."""
         lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target}).float()
@@ -259,16 +266,15 @@ class TextVAE(LatentVariableModel):
         else:
             bound = reconstruction - extra["kl"]
             extra["bound_name"] = "ELBO (1 sample of z, analytic KL)"
-        if not getattr(self, "_bound_logged", False):
-            logger.info(f"per-token scores are spread document bounds: {extra['bound_name']}; "
-                        "exp(-sum / tokens) is an upper bound on the perplexity")
-            self._bound_logged = True
+        self.log_bound_once(extra["bound_name"])
         scores = self.bound_scores(lprobs, target, bound, reconstruction)
         extra.update(normalized_scores=True, bound=bound, reconstruction=reconstruction)
         return scores, extra
 
 
-def _vae_arch(decoder_type: str, dilations: Optional[str]):
+def latent_model_arch(decoder_type: str, dilations: Optional[str]):
+    """An architecture function setting the decoder type (and the CNN's dilations) unless given."""
+
     def arch(cfg):
         cfg.decoder_type = getattr(cfg, "decoder_type", None) or decoder_type
         if dilations is not None:
@@ -277,6 +283,6 @@ def _vae_arch(decoder_type: str, dilations: Optional[str]):
     return arch
 
 
-register_model_architecture("text_vae", "text_vae_lstm")(_vae_arch("lstm", None))
+register_model_architecture("text_vae", "text_vae_lstm")(latent_model_arch("lstm", None))
 for _name, _dilations in DILATIONS.items():
-    register_model_architecture("text_vae", f"text_vae_{_name}")(_vae_arch("cnn", _dilations))
+    register_model_architecture("text_vae", f"text_vae_{_name}")(latent_model_arch("cnn", _dilations))

@@ -2,7 +2,6 @@
 (Yang et al. 2017, Sec. 2.4 and 3.4; Kingma et al. 2014, M2), or none (clustering, Sec. 3.5)."""
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -25,17 +24,6 @@ from ..data.semisupervised import (
 from .text_vae import TextVAETask, TextVAETaskConfig, load_labels
 
 logger = logging.getLogger(__name__)
-
-
-def real_label_names(label_dictionary) -> list:
-    """Label symbols in class-index order, without fairseq-preprocess's padding symbols
-    (``madeupwordNNNN`` with count 0, appended after the real labels by --padding-factor);
-    for code that reads a label dictionary without a task (``TextVAETask.label_names`` does the same)."""
-    d = label_dictionary
-    if d is None:
-        return []
-    return [sym for sym, count in zip(d.symbols[d.nspecial:], d.count[d.nspecial:])
-            if not (count == 0 and re.fullmatch(r"madeupword\d{4}", sym))]
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """``text_vae`` task: document-level language modelling, one document per sample."""
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,16 @@ class TextVAETaskConfig(LanguageModelingConfig):
         default="label",
         metadata={"help": "subfolder of the data folder holding binarised labels (loaded when present)"},
     )
+
+
+def label_names(label_dictionary) -> list:
+    """Label symbols in class-index order, without fairseq-preprocess's dictionary padding
+    (``madeupwordNNNN`` symbols of count 0 appended after the real labels)."""
+    d = label_dictionary
+    if d is None:
+        return []
+    return [sym for sym, count in zip(d.symbols[d.nspecial:], d.count[d.nspecial:])
+            if not (count == 0 and re.fullmatch(r"madeupword\d{4}", sym))]
 
 
 def load_labels(label_path: str, label_dict: Dictionary, impl) -> np.ndarray:
@@ -60,11 +71,8 @@ class TextVAETask(LanguageModelingTask):
 
     @property
     def label_names(self):
-        """Class names in class-index order (fairseq's "madeupword" dictionary padding left out)."""
-        if self.label_dictionary is None:
-            return []
-        names = self.label_dictionary.symbols[self.label_dictionary.nspecial:]
-        return [name for name in names if not name.startswith("madeupword")]
+        """Class names in class-index order."""
+        return label_names(self.label_dictionary)
 
     @property
     def num_classes(self) -> int:
