@@ -94,7 +94,8 @@ def _fake_task(dictionary):
 
 
 def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overrides):
-    """Builds one of ``MODEL_NAMES`` in-process at ``size`` (a name of ``SIZES`` or a dict)."""
+    """Builds one of ``MODEL_NAMES`` in-process at ``size`` (a name of ``SIZES`` or a dict);
+    ``overrides`` are further config fields (lstm_lm: Namespace attributes)."""
     import user_dir  # noqa: F401  (registers the plugin's models)
     from fairseq.models import ARCH_MODEL_REGISTRY
 
@@ -112,18 +113,20 @@ def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overri
         from user_dir.models.dilated_cnn_lm import DILATIONS, DilatedCNNLanguageModel, DilatedCNNLMConfig
 
         kwargs = {k: v for k, v in plugin_config_kwargs(s, dropout).items() if k in DilatedCNNLMConfig.__dataclass_fields__}
-        cfg = DilatedCNNLMConfig(**kwargs, decoder_dilations=DILATIONS[arch.rsplit("_", 1)[1]], **overrides)
+        kwargs["decoder_dilations"] = DILATIONS[arch.rsplit("_", 1)[1]]
+        cfg = DilatedCNNLMConfig(**{**kwargs, **overrides})
         return DilatedCNNLanguageModel.build_model(cfg, task)
     if arch.startswith("text_vae_"):
         from user_dir.models.dilated_cnn_lm import DILATIONS
         from user_dir.models.text_vae import TextVAE, TextVAEConfig
 
-        cfg = TextVAEConfig(**plugin_config_kwargs(s, dropout), **overrides)
         name = arch.rsplit("_", 1)[1]
+        kwargs = plugin_config_kwargs(s, dropout)
         if name == "lstm":
-            cfg.decoder_type = "lstm"
+            kwargs["decoder_type"] = "lstm"
         else:
-            cfg.decoder_dilations = DILATIONS[name]
+            kwargs["decoder_dilations"] = DILATIONS[name]
+        cfg = TextVAEConfig(**{**kwargs, **overrides})
         return TextVAE.build_model(cfg, task)
     if arch not in ARCH_MODEL_REGISTRY:
         raise ValueError(f"unknown arch {arch!r}")

@@ -36,6 +36,18 @@ def shifted_taps_matmul(x: Tensor, weight: Tensor, bias: Optional[Tensor], row_s
     return out
 
 
+def autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    """The dtype autocast runs matmuls in on ``device_type``, or None when autocast is off there."""
+    try:
+        if torch.is_autocast_enabled(device_type):
+            return torch.get_autocast_dtype(device_type)
+        return None
+    except TypeError:  # torch < 2.4: per-device functions
+        if device_type == "cpu":
+            return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
 class _ShiftedTapsMatmul(torch.autograd.Function):
     """Autograd for ``shifted_taps_matmul``; the backward is again one GEMM per tap:
     dX[r - s_j] += dY[r] W_j, dW_j = dY[s_j:]^T X[:N - s_j], db = sum_r dY[r]."""
@@ -120,18 +132,31 @@ class CausalDilatedConv1d(nn.Module):
         incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None,
     ) -> Tensor:
         """x: (T, B, C_in) -> (T, B, C_out)."""
-        if self.context == 0:
-            return self.proj(x)
-        if incremental_state is not None:
+        if incremental_state is not None and self.context > 0:
             return self._incremental(x, incremental_state)
         T, B, _ = x.shape
-        x2 = x.reshape(T * B, self.in_channels)
-        shifts = [(self.kernel_size - 1 - j) * self.dilation * B for j in range(self.kernel_size)]
-        if torch.is_grad_enabled() and (x2.requires_grad or self.proj.weight.requires_grad):
-            y = _ShiftedTapsMatmul.apply(x2, self.proj.weight, self.proj.bias, shifts)
-        else:
-            y = shifted_taps_matmul(x2, self.proj.weight, self.proj.bias, shifts)
-        return y.view(T, B, -1)
+        return self.forward_rows(x.reshape(T * B, self.in_channels), B).view(T, B, -1)
+
+    def forward_rows(self, x: Tensor, batch_size: int) -> Tensor:
+        """Full sequences as time-major rows: x (T * B, C_in), row t * B + b -> (T * B, C_out)."""
+        if self.context == 0:
+            return self.proj(x)
+        shifts = [(self.kernel_size - 1 - j) * self.dilation * batch_size for j in range(self.kernel_size)]
+        weight, bias = self.proj.weight, self.proj.bias
+        dtype = autocast_dtype(x.device.type)
+        if dtype is not None:
+            # Under autocast (--amp, torch.autocast) the taps run in the autocast dtype, as the
+            # Linear they replace would; the casts stay outside, so gradients reach fp32 weights.
+            x, weight, bias = x.to(dtype), weight.to(dtype), (bias.to(dtype) if bias is not None else None)
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                return self._taps(x, weight, bias, shifts)
+        return self._taps(x, weight, bias, shifts)
+
+    @staticmethod
+    def _taps(x: Tensor, weight: Tensor, bias: Optional[Tensor], shifts: List[int]) -> Tensor:
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+            return _ShiftedTapsMatmul.apply(x, weight, bias, shifts)
+        return shifted_taps_matmul(x, weight, bias, shifts)
 
     def _incremental(self, x: Tensor, incremental_state) -> Tensor:
         """x: (T, B, C_in) new positions -> (T, B, C_out), one position at a time."""
@@ -147,6 +172,8 @@ class CausalDilatedConv1d(nn.Module):
         x_{t-s} sits in row (t - s) mod ctx. Cost per step: one row written, k rows
         gathered, one (B, k*C_in) x (k*C_in, C_out) GEMM, whatever the length so far.
         """
+        if self.context == 0:
+            return self.proj(x)
         cache = self.get_incremental_state(incremental_state, "inputs")
         if cache is None or cache.get("inputs") is None:
             buffer = x.new_zeros(self.context, x.size(0), x.size(1))

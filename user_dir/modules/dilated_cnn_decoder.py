@@ -30,12 +30,24 @@ class DilatedResidualBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, incremental_state=None, time_major: bool = False) -> Tensor:
+        """x: (B, T, channels), or (T, B, channels) with ``time_major``."""
         if not time_major:
             return self.forward(x.transpose(0, 1), incremental_state, time_major=True).transpose(0, 1)
-        # The outputs of the linear layers and of the convolution are not needed by their
-        # backward passes, so their ReLUs can run in place (one activation less kept).
+        T, B, C = x.shape
+        if incremental_state is not None:
+            return self.step(x.reshape(T * B, C), incremental_state).view(T, B, C) if T == 1 else \
+                torch.stack([self.step(x_t, incremental_state) for x_t in x.unbind(0)])
+        return self.forward_rows(x.reshape(T * B, C), B).view(T, B, C)
+
+    def forward_rows(self, x: Tensor, batch_size: int) -> Tensor:
+        """Full sequences as time-major rows: x (T * B, channels), row t * B + b -> same shape.
+
+        All tensors stay 2-D, so the ReLUs after the linear layers and the convolution run
+        in place on their outputs (which their backward passes do not need) without autograd
+        view bookkeeping.
+        """
         h = F.relu(self.reduce(F.relu(x)), inplace=True)
-        h = F.relu(self.conv.forward_time_major(h, incremental_state), inplace=True)
+        h = F.relu(self.conv.forward_rows(h, batch_size), inplace=True)
         h = self.expand(h)
         return x + self.dropout(h)
 
@@ -130,22 +142,26 @@ class DilatedCNNDecoder(FairseqIncrementalDecoder):
     def extract_features(self, prev_output_tokens, incremental_state=None, conditioning=None, **kwargs):
         """prev_output_tokens (B, T), conditioning (B, conditioning_dim) -> features (B, T, channels).
 
-        Internally time-major (T, B, channels): the embeddings are looked up in that order
-        and the features are transposed back once, before the output layer.
+        Internally the activations are time-major rows (T * B, channels), row t * B + b: the
+        embeddings are looked up in that order, every dilated tap is a contiguous block of
+        rows (see CausalDilatedConv1d), and the features are transposed back to (B, T, C)
+        once, before the output layer.
         """
         if incremental_state is not None:
             return self._extract_features_step(prev_output_tokens[:, -1], incremental_state, conditioning)
-        emb = self.dropout(self.embed_tokens(prev_output_tokens.t()))  # (T, B, E)
+        bsz, length = prev_output_tokens.shape
+        emb = self.dropout(self.embed_tokens(prev_output_tokens.t().reshape(-1)))  # (T * B, E), row t * B + b
         w, b = self.input_proj.weight, self.input_proj.bias
         x = F.linear(emb, w[:, : self.embed_dim], b)
         if self.conditioning_dim:
             if conditioning is None:
                 raise ValueError("this decoder was built with conditioning_dim > 0: pass `conditioning`")
-            x = x + F.linear(conditioning.to(x.dtype), w[:, self.embed_dim:]).unsqueeze(0)
+            cond = F.linear(conditioning.to(x.dtype), w[:, self.embed_dim:])  # (B, C), once per sequence
+            x = (x.view(length, bsz, -1) + cond).view(length * bsz, -1)
         for block in self.blocks:
-            x = block(x, incremental_state, time_major=True)
-        x = self.dropout(F.relu(x)).transpose(0, 1)
-        if x.size(0) > 1 and x.size(1) > 1:
+            x = block.forward_rows(x, bsz)
+        x = self.dropout(F.relu(x)).view(length, bsz, -1).transpose(0, 1)
+        if length > 1 and bsz > 1:
             x = x.contiguous()
         return x, {"attn": [None], "inner_states": None}
 
@@ -159,7 +175,7 @@ class DilatedCNNDecoder(FairseqIncrementalDecoder):
         if self.conditioning_dim:
             if conditioning is None:
                 raise ValueError("this decoder was built with conditioning_dim > 0: pass `conditioning`")
-            x = x.addmm_(conditioning.to(x.dtype), w[:, self.embed_dim:].t())
+            x = torch.addmm(x, conditioning.to(x.dtype), w[:, self.embed_dim:].t())
         for block in self.blocks:
             x = block.step(x, incremental_state)
         x = F.relu(x)

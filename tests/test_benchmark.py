@@ -1,0 +1,116 @@
+"""The analytic FLOP counter against hand counts, the benchmark's --quick mode, and
+scripts/gpu_check.sh in its CPU smoke mode.
+
+(Batched and looped importance-weighted bounds agreeing to 1e-4 is tested in
+tests/test_vae_math.py::test_batched_and_looped_iw_agree; the --quick benchmark
+below also checks the difference it reports.)
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, cli_env
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+
+# A small text VAE: embeddings E=4, encoder LSTM H=6, z D=2, latent MLP P=3, CNN C=8 external /
+# I=4 internal channels, k=3, 2 blocks (dilations [1, 2]), vocabulary V=10, n=5 tokens/document.
+HAND_VAE = dict(embed_dim=4, encoder_hidden_dim=6, latent_dim=2, latent_proj_dim=3, channels=8,
+                inner_channels=4, vocab_size=10, tokens=5)
+# Hand count, forward, FLOPs (multiply-add = 2):
+#   encoder LSTM      per token  2 * 4H * (E + H) = 2 * 24 * 10  = 480
+#   posterior         per doc    2 * H * 2D       = 2 * 6 * 4    =  48
+#   latent MLP        per doc    2 * D * P        = 2 * 2 * 3    =  12
+#   input projection  per token  2 * E * C        = 2 * 4 * 8    =  64
+#   conditioning      per doc    2 * P * C        = 2 * 3 * 8    =  48
+#   block 1x1 C->I    per token  2 * C * I = 64 \
+#   block k-tap conv  per token  2 * k * I * I = 96  > 224 per block, 2 blocks = 448
+#   block 1x1 I->C    per token  2 * I * C = 64 /
+#   output (softmax)  per token  2 * C * V        = 2 * 8 * 10   = 160
+# per token 480 + 64 + 448 + 160 = 1152; per document 48 + 12 + 48 = 108 -> 108 / 5 = 21.6
+HAND_VAE_FORWARD_PER_TOKEN = 1152 + 108 / 5  # 1173.6
+HAND_VAE_TRAINING_PER_TOKEN = 3 * HAND_VAE_FORWARD_PER_TOKEN  # 3520.8
+
+
+def hand_vae_model():
+    from user_dir.benchmarking.sizes import build_model
+
+    h = HAND_VAE
+    size = dict(embed_dim=h["embed_dim"], encoder_hidden_dim=h["encoder_hidden_dim"], channels=h["channels"],
+                inner_channels=h["inner_channels"], decoder_hidden_dim=6, latent_dim=h["latent_dim"],
+                latent_proj_dim=h["latent_proj_dim"], vocab_size=h["vocab_size"])
+    return build_model("text_vae_scnn", size, decoder_dilations="[1, 2]")
+
+
+def test_flops_match_hand_count_for_a_small_text_vae():
+    from user_dir.benchmarking.flops import model_flops, text_vae_flops
+
+    h = HAND_VAE
+    analytic = text_vae_flops(h["embed_dim"], h["encoder_hidden_dim"], h["latent_dim"], h["latent_proj_dim"],
+                              h["vocab_size"], decoder="cnn", channels=h["channels"],
+                              inner_channels=h["inner_channels"], kernel_size=3, num_blocks=2)
+    built = model_flops(hand_vae_model())
+    for count in (analytic, built):
+        assert count.forward_per_token(h["tokens"]) == pytest.approx(HAND_VAE_FORWARD_PER_TOKEN)
+        assert count.training_per_token(h["tokens"]) == pytest.approx(HAND_VAE_TRAINING_PER_TOKEN)
+    assert built.breakdown() == analytic.breakdown()
+    assert built.per_token["decoder.conv_dilated"] == 2 * 96
+
+
+def test_flops_of_lstm_models_and_adaptive_softmax():
+    from user_dir.benchmarking.flops import model_flops, output_layer_flops
+    from user_dir.benchmarking.sizes import build_model
+
+    size = dict(embed_dim=4, encoder_hidden_dim=6, channels=8, inner_channels=4, decoder_hidden_dim=6,
+                latent_dim=2, latent_proj_dim=3, vocab_size=10)
+    # fairseq lstm_lm, E=4, H=6, V=10: LSTM 2*24*(4+6) = 480, output 2*6*10 = 120 -> 600 per token
+    assert model_flops(build_model("lstm_lm", size)).forward_per_token(5) == 600
+    # LSTM-decoder VAE: encoder 480 + decoder LSTM 2*24*(4+3+6) = 624 + output 120 per token;
+    # per document posterior 48 + latent MLP 12 + initial state 2*3*6 = 36 -> 96 / 5 = 19.2
+    assert model_flops(build_model("text_vae_lstm", size)).forward_per_token(5) == pytest.approx(1224 + 19.2)
+    # adaptive softmax, C=8, V=100, cutoff [20, 60], factor 4, all clusters (full normalisation):
+    # head 2*8*(20+2) = 352, tail 1: 2*8*2 + 2*2*40 = 192, tail 2: 2*8*0 + 0 = 0 (8 // 16 = 0)
+    assert output_layer_flops(8, 100, [20, 60], all_clusters=True) == 352 + 192
+    # training counts a tail for the fraction of targets in it
+    assert output_layer_flops(8, 100, [20, 60], cluster_fractions=[0.5, 0.25]) == 352 + 0.5 * 192
+
+
+def test_benchmark_quick_mode_writes_table_and_json(tmp_path):
+    import benchmark
+
+    threads = torch.get_num_threads()
+    try:
+        report = benchmark.main(["--quick", "--threads", "1", "--out-json", str(tmp_path / "b.json"),
+                                 "--out-md", str(tmp_path / "b.md")])
+    finally:
+        torch.set_num_threads(threads)
+    data = json.loads((tmp_path / "b.json").read_text())
+    md = (tmp_path / "b.md").read_text()
+    for heading in ("## Training", "## Generation", "## Evaluation", "## Targets",
+                    "## Estimated time to train the paper's LCNN-VAE"):
+        assert heading in md
+    trained = {row["model"] for row in data["training"]}
+    assert trained == {"dilated_cnn_lm_scnn", "dilated_cnn_lm_lcnn", "text_vae_scnn", "text_vae_lcnn",
+                       "text_vae_lstm", "lstm_lm"}
+    for row in data["training"]:
+        assert row["tokens_per_s"] > 0 and row["train_flops_per_token"] > 0 and 0 < row["utilisation"]
+        assert f"| {row['size']} | {row['model']} |" in md
+    assert len(data["generation"]) == 4
+    assert all(r["max_abs_diff_logprob"] < 1e-4 for r in data["generation"])
+    # batched and looped importance-weighted bounds use the same z samples: same numbers
+    assert data["evaluation"]["max_abs_diff"] < 1e-4
+    assert data["peak_start"] > 0 and report["targets"]
+
+
+def test_gpu_check_cpu_smoke_runs_end_to_end(tmp_path):
+    proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--cpu-smoke", "--workdir", str(tmp_path)], cwd=REPO,
+                          env=cli_env(), capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "gpu_check: OK: every loss finite in: fp32" in out
+    assert "skipped" in out.lower() and "need CUDA" in out
+    assert "| fp32 | 2 |" in out
