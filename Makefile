@@ -36,5 +36,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
 
+DATA ?= runs/demo/bbc/data-bin
+reproduce: $(STAMP)
+	$(BIN)/python scripts/reproduce.py --data $(DATA) --preset cpu --out runs/reproduce/default
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -140,9 +140,9 @@ else
   PEAK_INFO="$("$PY" - "$GPU_NAME" <<'PYEOF'
 import os, sys
 # Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, TFLOP/s.
-PEAKS = [("H200", 989.0), ("H100 SXM", 989.0), ("H100 80GB HBM3", 989.0), ("H100 NVL", 835.0),
-         ("H100 PCIe", 756.0), ("H100", 756.0), ("GH200", 989.0), ("A100", 312.0), ("L40S", 362.0),
-         ("L4", 121.0), ("A10G", 70.0), ("A10", 125.0), ("V100", 125.0)]  # V100: fp16 (no bf16)
+# First match wins; a bare "H100" (e.g. "NVIDIA H100 80GB HBM3") is the SXM part.
+PEAKS = [("H200", 989.0), ("GH200", 989.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("A100", 312.0),
+         ("L40S", 362.0), ("L4", 121.0)]
 name = sys.argv[1]
 env = os.environ.get("GPU_PEAK_TFLOPS")
 if env:
@@ -182,14 +182,15 @@ for MODE in $MODES; do
   echo "gpu_check: [$MODE] fairseq-train text_vae_lcnn, $SIZE sizes, $UPDATES updates ${PREC[*]:-}"
   "${BIN}fairseq-train" "$DATA" --user-dir user_dir --task text_vae --arch text_vae_lcnn "${SIZE_FLAGS[@]}" \
     --criterion elbo --kl-anneal-updates "$UPDATES" --optimizer adam --adam-betas '(0.5, 0.999)' --lr 0.001 \
-    --batch-size 32 --max-doc-tokens 400 --max-update "$UPDATES" --seed 1 "${DEVICE_FLAGS[@]}" "${PREC[@]}" \
-    --save-dir "$SAVE" --no-epoch-checkpoints --log-format json --log-interval "$LOG_EVERY" \
+    --batch-size 32 --max-doc-tokens 400 --max-update "$UPDATES" --seed 1 ${DEVICE_FLAGS[@]+"${DEVICE_FLAGS[@]}"} ${PREC[@]+"${PREC[@]}"} \
+    --save-dir "$SAVE" --no-epoch-checkpoints --save-interval 100000 --validate-interval 100000 \
+    --log-format json --log-interval "$LOG_EVERY" \
     --num-workers 0 > "$WORKDIR/train_$MODE.log" 2>&1 \
     || { tail -30 "$WORKDIR/train_$MODE.log" >&2; fail "[$MODE] fairseq-train failed (log: $WORKDIR/train_$MODE.log)"; }
   [[ -f "$SAVE/checkpoint_last.pt" ]] || fail "[$MODE] no checkpoint written"
   echo "gpu_check: [$MODE] fairseq-eval-lm ${EVAL_PREC[*]:-}"
   "${BIN}fairseq-eval-lm" "$DATA" --user-dir user_dir --task text_vae --path "$SAVE/checkpoint_last.pt" \
-    --gen-subset valid --batch-size 32 "${DEVICE_FLAGS[@]}" "${EVAL_PREC[@]}" > "$WORKDIR/eval_$MODE.log" 2>&1 \
+    --gen-subset valid --batch-size 32 ${DEVICE_FLAGS[@]+"${DEVICE_FLAGS[@]}"} ${EVAL_PREC[@]+"${EVAL_PREC[@]}"} > "$WORKDIR/eval_$MODE.log" 2>&1 \
     || { tail -30 "$WORKDIR/eval_$MODE.log" >&2; fail "[$MODE] fairseq-eval-lm failed (log: $WORKDIR/eval_$MODE.log)"; }
   pyrun "$MODE" "$WORKDIR/train_$MODE.log" "$WORKDIR/eval_$MODE.log" "$DATA/dict.txt" "$SIZE" \
       "$PEAK_TFLOPS" "$UPDATES" >> "$SUMMARY" <<'PYEOF' || fail "[$MODE] non-finite loss or unreadable logs (see above)"
