@@ -34,6 +34,7 @@ from .text_vae import (
     LatentVariableModel,
     build_document_encoder,
     build_latent_decoder,
+    choose_latent,
     latent_model_arch,
     targets_from_source,
 )
@@ -124,12 +125,7 @@ class SemiSupVAEEncoder(FairseqEncoder):
         h, log_qy = self.classify(src_tokens, src_lengths)
         y = F.one_hot(self.choose_label(log_qy), self.num_classes).float()
         mu, logvar = self.posterior_given(h, y)
-        if self.latent_source == "mean":
-            z = mu
-        elif self.latent_source == "prior":
-            z = torch.randn_like(mu)
-        else:
-            z = reparameterize(mu, logvar)
+        z = choose_latent(mu, logvar, self.latent_source)
         return {"z": [torch.cat([z, y], dim=-1)], "mu": [mu], "logvar": [logvar], "y": [y], "log_qy": [log_qy]}
 
     def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):

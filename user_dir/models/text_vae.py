@@ -96,6 +96,15 @@ def targets_from_source(src_tokens: Tensor, src_lengths: Tensor, eos: int, pad: 
     return target
 
 
+def choose_latent(mu: Tensor, logvar: Tensor, latent_source: str) -> Tensor:
+    """z for ``latent_source``: a reparameterised posterior sample, the posterior mean, or a prior draw."""
+    if latent_source == "mean":
+        return mu
+    if latent_source == "prior":
+        return torch.randn_like(mu)
+    return reparameterize(mu, logvar)
+
+
 class TextVAEEncoder(FairseqEncoder):
     """q(z|x): LSTM over the document, last hidden state -> linear -> (mu, logvar) (paper Sec. 2.2).
 
@@ -112,13 +121,7 @@ class TextVAEEncoder(FairseqEncoder):
 
     def forward(self, src_tokens: Tensor, src_lengths: Tensor, **kwargs) -> Dict[str, List[Tensor]]:
         mu, logvar = self.posterior(self.reader(src_tokens, src_lengths))
-        if self.latent_source == "mean":
-            z = mu
-        elif self.latent_source == "prior":
-            z = torch.randn_like(mu)
-        else:
-            z = reparameterize(mu, logvar)
-        return {"mu": [mu], "logvar": [logvar], "z": [z]}
+        return {"mu": [mu], "logvar": [logvar], "z": [choose_latent(mu, logvar, self.latent_source)]}
 
     def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
         return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
