@@ -252,7 +252,8 @@ def sample_documents(model, bsz: int, length: int, incremental: bool, seed: int 
 
     A VAE decodes from z ~ p(z) = N(0, I). ``incremental``: one position per step with the
     decoder's incremental state (fairseq's ``incremental_state``); otherwise the whole prefix
-    is recomputed at every step and only its last position goes through the output layer.
+    is recomputed at every step and only its last position goes through the output layer
+    (``output_layer``: the cheaper baseline; fairseq would score every position).
     Returns (tokens (bsz, length), log-probabilities of the sampled tokens (bsz, length), decoder
     keyword arguments (the latent z of a VAE)).
     """
@@ -267,8 +268,11 @@ def sample_documents(model, bsz: int, length: int, incremental: bool, seed: int 
     state: Optional[dict] = {} if incremental else None
     for t in range(length):
         prefix = tokens[:, : t + 1]
-        feats, _ = decoder(prefix, incremental_state=state, features_only=True, **kwargs)
-        logits = decoder.output_layer(feats[:, -1:])
+        if incremental:  # as fairseq's SequenceGenerator calls it
+            logits = decoder(prefix, incremental_state=state, **kwargs)[0]
+        else:
+            feats, _ = decoder(prefix, features_only=True, **kwargs)
+            logits = decoder.output_layer(feats[:, -1:])
         nxt, logprob = sample_categorical(logits[:, -1].float(), gen)
         tokens[:, t + 1] = nxt
         chosen[:, t] = logprob

@@ -164,16 +164,19 @@ class CausalDilatedConv1d(nn.Module):
             return self.step(x[0], incremental_state).unsqueeze(0)
         return torch.stack([self.step(x_t, incremental_state) for x_t in x.unbind(0)])
 
-    def step(self, x: Tensor, incremental_state) -> Tensor:
+    def step(self, x: Tensor, incremental_state, weight_t: Optional[Tensor] = None) -> Tensor:
         """One new position x_t: (B, C_in) -> y_t (B, C_out).
 
         The cache is a ring buffer of the last (k-1)*d inputs, ``(ctx, B, C_in)``
         (zeros before the start: the causal padding), with the position of the next write;
         x_{t-s} sits in row (t - s) mod ctx. Cost per step: one row written, k rows
         gathered, one (B, k*C_in) x (k*C_in, C_out) GEMM, whatever the length so far.
+        ``weight_t``: optionally a contiguous copy of ``proj.weight.t()`` (see
+        ``DilatedCNNDecoder.step_weights``), the same numbers in a faster layout.
         """
+        w_t = self.proj.weight.t() if weight_t is None else weight_t
         if self.context == 0:
-            return self.proj(x)
+            return torch.addmm(self.proj.bias, x, w_t)
         cache = self.get_incremental_state(incremental_state, "inputs")
         if cache is None or cache.get("inputs") is None:
             buffer = x.new_zeros(self.context, x.size(0), x.size(1))
@@ -183,7 +186,7 @@ class CausalDilatedConv1d(nn.Module):
         taps = [buffer[(pos - (self.kernel_size - 1 - j) * self.dilation) % self.context]
                 for j in range(self.kernel_size - 1)]
         taps.append(x)
-        y = torch.addmm(self.proj.bias, torch.cat(taps, dim=-1), self.proj.weight.t())
+        y = torch.addmm(self.proj.bias, torch.cat(taps, dim=-1), w_t)
         buffer[pos % self.context] = x
         self.set_incremental_state(incremental_state, "inputs", {"inputs": buffer, "pos": pos + 1})
         return y
