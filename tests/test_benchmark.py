@@ -61,6 +61,15 @@ def test_flops_match_hand_count_for_a_small_text_vae():
     assert built.per_token["decoder.conv_dilated"] == 2 * 96
 
 
+def test_generation_flops_match_hand_count():
+    """Decoder of HAND_VAE: features F = 64 + 448 = 512, output O = 160, per document P = 12 + 48 = 60.
+    Length 4: incremental 4 (512 + 160) + 60 = 2748; full 512 (1 + 2 + 3 + 4) + 4 (160 + 60) = 6000."""
+    from user_dir.benchmarking.flops import decoder_flops, generation_flops
+
+    work = generation_flops(decoder_flops(hand_vae_model().decoder), 4)
+    assert work == {"incremental": pytest.approx(2748), "full": pytest.approx(6000)}
+
+
 def test_flops_of_lstm_models_and_adaptive_softmax():
     from user_dir.benchmarking.flops import model_flops, output_layer_flops
     from user_dir.benchmarking.sizes import build_model

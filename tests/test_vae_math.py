@@ -183,6 +183,26 @@ def test_batched_and_looped_iw_agree(trained_vae, tiny_data):
     assert (batched - looped).abs().max() < 1e-4
 
 
+@pytest.mark.parametrize("arch,extra", [("text_vae_scnn", {}), ("text_vae_lstm", {}),
+                                        ("text_vae_scnn", {"adaptive_softmax_cutoff": "10,20"})])
+def test_blockwise_reconstruction_equals_full_log_softmax(tiny_data, monkeypatch, arch, extra):
+    """``reconstruction`` (output layer in blocks of rows, scored positions only) gives the same
+    log p(x|z) as the full (B, T, V) log-softmax, with padded documents and several blocks."""
+    import user_dir.models.text_vae as text_vae
+
+    d, batch = first_batch(tiny_data, n=6)
+    torch.manual_seed(0)
+    model = build_text_vae(d, arch=arch, **extra).eval()
+    src, tgt = batch["net_input"]["src_tokens"], batch["target"]
+    assert tgt.eq(d.pad()).any(), "the batch should hold documents of different lengths"
+    monkeypatch.setattr(text_vae, "CPU_LOGITS_PER_BLOCK", 17 * len(d))  # blocks of 17 rows
+    with torch.no_grad():
+        z = torch.randn(src.size(0), model.cfg.latent_dim)
+        _, full = model.reconstruction_and_lprobs(model.decoder(src, latent=z), tgt)
+        blockwise = model.reconstruction(src, tgt, z)
+    assert torch.allclose(blockwise, full, atol=1e-4, rtol=0)
+
+
 def test_adaptive_softmax_bound_scores(tiny_data):
     """With fairseq's AdaptiveSoftmax the scores are still normalised and still sum to the bound."""
     d, batch = first_batch(tiny_data)

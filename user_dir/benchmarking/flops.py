@@ -198,6 +198,23 @@ def text_vae_flops(embed_dim: int, encoder_hidden_dim: int, latent_dim: int, lat
     return count.add(dec, "decoder.")
 
 
+def generation_flops(count: FlopCount, length: int) -> Dict[str, float]:
+    """Forward FLOPs to sample one document of ``length`` tokens from a decoder's ``count``.
+
+    Incremental decoding runs every layer at one new position per step:
+    ``L (F + O) + P``, with F the per-token feature FLOPs, O the output layer,
+    P the per-document products. Full recomputation runs the features of the
+    whole prefix at every step and the output layer at its last position only:
+    ``F L (L + 1) / 2 + L (O + P)``. Their ratio is what incremental decoding
+    would gain if both ran at the same FLOP rate.
+    """
+    output = count.per_token.get("output", 0.0)
+    features = sum(count.per_token.values()) - output
+    once = sum(count.per_document.values())
+    return {"incremental": length * (features + output) + once,
+            "full": features * length * (length + 1) / 2 + length * (output + once)}
+
+
 # --------------------------------------------------------------------------- from built models
 
 

@@ -265,23 +265,15 @@ class SemiSupervisedVAE(LatentVariableModel):
                                               chunk_size: int = 50) -> Tensor:
         """log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) / q(z_k|x,y), z_k ~ q(z|x,y); (B,) fp32."""
         h, log_qy = self.encoder.classify(src_tokens, src_lengths)
-        bsz, length = src_tokens.shape
+        bsz = src_tokens.size(0)
         per_label = []
         for c in range(self.num_classes):
             y = F.one_hot(torch.full((bsz,), c, dtype=torch.long, device=src_tokens.device), self.num_classes).float()
             mu, logvar = self.encoder.posterior_given(h, y)
             z_all = reparameterize(mu, logvar, num_samples=num_samples)
             log_w = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
-            recs = []
-            for start in range(0, num_samples, chunk_size):
-                z = z_all[:, start: start + chunk_size]
-                k = z.size(1)
-                latent = torch.cat([z, y.unsqueeze(1).expand(bsz, k, -1).to(z.dtype)], dim=-1)
-                tokens = src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
-                tgt = target.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
-                _, rec = self.reconstruction_and_lprobs(self.decoder(tokens, latent=latent.reshape(bsz * k, -1)), tgt)
-                recs.append(rec.view(bsz, k))
-            log_w = torch.cat(recs, dim=1) + log_w
+            latents = torch.cat([z_all, y.unsqueeze(1).expand(bsz, num_samples, -1).to(z_all.dtype)], dim=-1)
+            log_w = self.latent_log_likelihoods(src_tokens, target, latents, chunk_size) + log_w
             per_label.append(torch.logsumexp(log_w, dim=1) - math.log(num_samples))
         return torch.logsumexp(torch.stack(per_label, dim=1) + self.log_prior_y, dim=1)
 

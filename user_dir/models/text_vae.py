@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 LATENT_SOURCES = ChoiceEnum(["sample", "mean", "prior"])
 
+# logits (floats) per output-layer block when scoring on a CPU: 4 MiB
+CPU_LOGITS_PER_BLOCK = 2 ** 20
+
 
 @dataclass
 class LatentVariableConfig(DilatedCNNDecoderConfig):
@@ -198,31 +201,63 @@ class LatentVariableModel(BaseFairseqModel):
         per_token = (bound - reconstruction) / mask.sum(-1).clamp(min=1)
         return lprobs + (per_token[:, None] * mask).unsqueeze(-1)
 
+    def reconstruction(self, tokens: Tensor, target: Tensor, latent: Tensor) -> Tensor:
+        """log p(x|z) per document (B,) in fp32, without the (B, T, V) tensor of log-probabilities.
+
+        The decoder's features at the scored (non-pad) positions go through the
+        output layer and log-softmax a block of rows at a time (on a CPU blocks
+        of ``CPU_LOGITS_PER_BLOCK`` logits, on a GPU one block), so memory does
+        not grow with B x T x V: decoding 50 samples of z for 16 documents of 80
+        tokens at once would otherwise hold 2 x 5 GB of logits and log-probs at a
+        20k vocabulary. Same numbers as ``reconstruction_and_lprobs``.
+        """
+        features, _ = self.decoder(tokens, latent=latent, features_only=True)
+        mask = target.ne(self.decoder.dictionary.pad())
+        features, scored = features[mask], target[mask]
+        rows = features.size(0) if features.is_cuda else max(16, CPU_LOGITS_PER_BLOCK // len(self.decoder.dictionary))
+        token_lprobs = torch.cat([self._target_log_probs(features[i: i + rows], scored[i: i + rows])
+                                  for i in range(0, features.size(0), rows)])
+        document = torch.arange(target.size(0), device=target.device).unsqueeze(1).expand_as(target)[mask]
+        return token_lprobs.new_zeros(target.size(0)).index_add_(0, document, token_lprobs)
+
+    def _target_log_probs(self, features: Tensor, target: Tensor) -> Tensor:
+        """log p(target_i | features_i) (N,) fp32 for features (N, C); works with adaptive softmax."""
+        net_output = (self.decoder.output_layer(features.unsqueeze(0)), None)
+        lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target.unsqueeze(0)})
+        return lprobs[0].float().gather(-1, target.unsqueeze(-1)).squeeze(-1)
+
+    def latent_log_likelihoods(self, src_tokens: Tensor, target: Tensor, latents: Tensor,
+                               chunk_size: int) -> Tensor:
+        """log p(x|z_k) (B, K) for latents (B, K, D): ``chunk_size`` latents of every document are
+        decoded as one batch of B*chunk documents; chunk_size=1 is the plain loop over samples
+        (same numbers up to floating-point summation order)."""
+        bsz, num, _ = latents.shape
+        length = src_tokens.size(1)
+        out = []
+        for start in range(0, num, chunk_size):
+            z = latents[:, start: start + chunk_size]
+            k = z.size(1)
+            rows = (bsz * k, length)
+            out.append(self.reconstruction(src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(rows),
+                                           target.unsqueeze(1).expand(bsz, k, length).reshape(rows),
+                                           z.reshape(bsz * k, -1)).view(bsz, k))
+        return torch.cat(out, dim=1)
+
     @torch.no_grad()
     def importance_weighted_bound(self, src_tokens: Tensor, src_lengths: Tensor, target: Tensor,
                                   num_samples: int, chunk_size: int = 50, posterior=None) -> Tensor:
         """log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x)  (Burda et al. 2016).
 
-        All K samples are drawn first; they are decoded ``chunk_size`` at a time
-        as one batch of B*chunk documents (chunk_size=1 is the plain loop, with
-        identical results); the log-sum-exp is taken in fp32. Returns (B,) nats.
+        All K samples are drawn first, then decoded ``chunk_size`` at a time
+        (``latent_log_likelihoods``); the log-sum-exp is taken in fp32. Returns (B,) nats.
         """
         if posterior is None:
             out = self.encoder(src_tokens, src_lengths)
             posterior = (out["mu"][0], out["logvar"][0])
         mu, logvar = posterior
-        bsz, length = src_tokens.shape
         z_all = reparameterize(mu, logvar, num_samples=num_samples)  # (B, K, D), drawn up front
         log_prior_ratio = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
-        log_weights = []
-        for start in range(0, num_samples, chunk_size):
-            z = z_all[:, start: start + chunk_size]
-            k = z.size(1)
-            tokens = src_tokens.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
-            tgt = target.unsqueeze(1).expand(bsz, k, length).reshape(bsz * k, length)
-            _, rec = self.reconstruction_and_lprobs(self.decoder(tokens, latent=z.reshape(bsz * k, -1)), tgt)
-            log_weights.append(rec.view(bsz, k))
-        log_weights = torch.cat(log_weights, dim=1) + log_prior_ratio
+        log_weights = self.latent_log_likelihoods(src_tokens, target, z_all, chunk_size) + log_prior_ratio
         return torch.logsumexp(log_weights, dim=1) - math.log(num_samples)
 
 
