@@ -27,12 +27,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import user_dir  # noqa: E402,F401
 from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
-from user_dir.evaluation.features import load_split, vae_features  # noqa: E402
+from user_dir.evaluation.latent_plot import posterior_means_2d, scatter_by_label  # noqa: E402
 
 
 def train_2d(data: str, save_dir: str, max_update: int, extra) -> str:
@@ -46,41 +45,6 @@ def train_2d(data: str, save_dir: str, max_update: int, extra) -> str:
     print("running: " + " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, check=True)
     return os.path.join(save_dir, "checkpoint_last.pt")
-
-
-def project_2d(means: np.ndarray):
-    if means.shape[1] == 2:
-        return means, "z_1", "z_2"
-    if means.shape[1] == 1:
-        return np.concatenate([means, np.zeros_like(means)], axis=1), "z_1", ""
-    from sklearn.decomposition import PCA
-
-    pca = PCA(n_components=2).fit(means)
-    ratio = pca.explained_variance_ratio_
-    return pca.transform(means), f"PC 1 ({100 * ratio[0]:.0f} %)", f"PC 2 ({100 * ratio[1]:.0f} %)"
-
-
-def plot(points, labels, names, out: str, title: str, xlabel: str, ylabel: str):
-    import logging
-
-    import matplotlib
-
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5))
-    for c, name in enumerate(names):
-        mask = labels == c
-        if mask.any():
-            ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=f"{name} ({int(mask.sum())})")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(markerscale=3, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
 
 
 def main(argv=None):
@@ -107,21 +71,14 @@ def main(argv=None):
         p.error("give --checkpoint (or --train-2d)")
 
     model, task = load_checkpoint(args.checkpoint, data=args.data)
-    if not hasattr(model, "encoder") or not (hasattr(model.encoder, "classify") or hasattr(model.encoder, "posterior")):
-        sys.exit("error: the checkpoint has no latent variable z (text_vae or semisup_vae needed)")
-    dataset, _, names = load_split(args.data or task.args.data, args.split, task.args.max_doc_tokens)
-    if dataset.labels is None:
-        sys.exit(f"error: split {args.split} has no labels")
-    feats = vae_features(model, dataset)
-    means, labels = feats["mu"], feats["labels"]
-    if args.max_docs and len(means) > args.max_docs:
-        keep = np.random.RandomState(args.seed).choice(len(means), args.max_docs, replace=False)
-        means, labels = means[keep], labels[keep]
-    points, xlabel, ylabel = project_2d(means)
-    kind = "q(z|x,y), y = argmax q(y|x)" if "log_qy" in feats else "q(z|x)"
-    title = f"posterior means of {kind}, {args.split} ({means.shape[1]}-D z" + (", PCA)" if means.shape[1] > 2 else ")")
-    plot(points, labels, names, args.out, title, xlabel, ylabel)
-    print(f"wrote {args.out}: {len(means)} documents, z of dimension {means.shape[1]}")
+    try:
+        latent = posterior_means_2d(model, args.data or task.args.data, args.split, task.args.max_doc_tokens,
+                                    max_docs=args.max_docs, seed=args.seed)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    scatter_by_label(latent["points"], latent["labels"], latent["names"], args.out, latent["title"],
+                     latent["xlabel"], latent["ylabel"])
+    print(f"wrote {args.out}: {len(latent['labels'])} documents, z of dimension {latent['latent_dim']}")
     return 0
 
 

@@ -1,14 +1,19 @@
 """Reproduce the paper's tables on a prepared corpus, resumably, through the real fairseq CLIs.
 
-    python scripts/reproduce.py --data DATA-BIN --preset cpu --out runs/reproduce/yahoo-cpu [--tables 2]
+    python scripts/reproduce.py --data DATA-BIN --preset cpu --out runs/reproduce/yahoo-cpu [--tables 2,3,4,5]
     python scripts/reproduce.py --out runs/reproduce/yahoo-cpu --report-only     # tables/figures from records
     python scripts/reproduce.py --preset cpu --write-configs                    # (re)write examples/configs/cpu
 
-Each run trains with ``fairseq-hydra-train`` on its YAML config from examples/configs/<preset>/,
-then its best checkpoint (by validation NLL bound) is scored on the test split. A finished run
-has OUT/<table>/<run>/record.json (command, config, seed, versions, metrics) and is never redone;
-an interrupted run resumes from its checkpoint_last.pt. Tables and figures are made from the
-records alone (OUT/tables.md, OUT/fig2_nll_decomposition.png, OUT/training_curves.png).
+Tables: 2 (language modelling), 3 (semi-supervised VAE per decoder), 4 (accuracy per number of
+labels), 5 (clustering, with Fig. 3). A training run trains with ``fairseq-hydra-train`` on its
+YAML config from examples/configs/<preset>/, then its best checkpoint (by validation NLL bound, or
+validation accuracy for classifiers and semi-supervised VAEs) is scored on the test split. An
+evaluation-only run (Table 5's GMM baselines, Fig. 3) scores the best checkpoint of the run it
+reads. Runs that read or start from another run's checkpoint (e.g. table2/lstm_lm) come after it,
+or need it finished earlier under the same --out. A finished run has OUT/<table>/<run>/record.json
+(command, config, seed, versions, metrics) and is never redone; an interrupted run resumes from its
+checkpoint_last.pt. Tables and figures are made from the records alone (OUT/tables.md,
+OUT/fig2_nll_decomposition.png, OUT/fig3_latent.png, OUT/training_curves.png).
 """
 import argparse
 import json
@@ -21,13 +26,25 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 
+from user_dir.evaluation.checkpoints import CheckpointError  # noqa: E402
 from user_dir.reproduction.configs import config_path, write_configs  # noqa: E402
-from user_dir.reproduction.grid import build_grid  # noqa: E402
+from user_dir.reproduction.evaluations import Context, evaluate  # noqa: E402
+from user_dir.reproduction.grid import BUILDERS, build_grid, missing_dependencies  # noqa: E402
 from user_dir.reproduction.presets import get_preset  # noqa: E402
-from user_dir.reproduction.records import is_done, read_records, versions, write_record  # noqa: E402
+from user_dir.reproduction.records import (  # noqa: E402
+    finished_checkpoint,
+    is_done,
+    read_records,
+    versions,
+    write_record,
+)
 from user_dir.reproduction.tables import (  # noqa: E402
+    latent_figure,
     nll_decomposition_figure,
     table2_markdown,
+    table3_markdown,
+    table4_markdown,
+    table5_markdown,
     training_curves_figure,
 )
 
@@ -64,16 +81,33 @@ def train(run, command, log_path: Path, position: str, max_update: int) -> None:
         sys.exit(f"error: {run.name} failed (exit {proc.returncode}); log {log_path}:\n{tail}")
 
 
-def evaluate(run, checkpoint: Path, data: Path, preset):
-    from user_dir.evaluation.checkpoints import load_checkpoint
-    from user_dir.evaluation.document_bounds import score_split
+def checkpoint_of(out: Path, run_name: str, preset) -> Path:
+    try:
+        return finished_checkpoint(out, run_name, preset.name)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
 
-    import torch
 
-    torch.manual_seed(1)
-    model, task = load_checkpoint(checkpoint, data)
-    task.load_dataset("test")
-    return score_split(model, task, "test", preset.eval_batch_size, preset.iw_samples)
+def train_run(args, preset, run, out: Path, data: Path, save: Path, position: str) -> dict:
+    """Trains ``run`` (or resumes it); returns the training part of its record."""
+    cfg_file = config_path(CONFIG_DIR, preset.name, run)
+    if not cfg_file.exists():
+        sys.exit(f"error: {cfg_file} is missing: run scripts/reproduce.py --preset {preset.name} --write-configs")
+    overrides = [f"task.data={data}", f"checkpoint.save_dir={save}", f"common.seed={args.seed}",
+                 f"common.log_file={save / 'train.log'}"]
+    if run.init_from:
+        overrides.append(f"model.init_encoder_from={checkpoint_of(out, run.init_from, preset)}")
+    command = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(cfg_file.parent), "--config-name",
+               cfg_file.stem, *overrides]
+    resumed = (save / "checkpoint_last.pt").exists()
+    print(f"{position} {run.name}: {'resuming' if resumed else 'training'} ({run.label})", flush=True)
+    started = time.time()
+    train(run, command, save / "fairseq.log", position, preset.max_update)
+    train_seconds = time.time() - started
+    last = json.loads([line for line in (save / "train.log").read_text().splitlines() if '"epoch"' in line][-1])
+    return {"command": " ".join(command), "config_file": str(cfg_file.relative_to(REPO)), "config": run.config,
+            "updates": int(float(last.get("train_num_updates", last.get("num_updates", 0)))),
+            "train_seconds_this_sitting": round(train_seconds, 1), "train_log": str(save / "train.log")}
 
 
 def run_grid(args, preset, grid):
@@ -83,6 +117,11 @@ def run_grid(args, preset, grid):
         sys.exit(f"error: {data} is not a binarised data folder (no dict.txt); prepare it with "
                  f"scripts/prepare_corpus.py")
     todo = [r for r in grid if not is_done(out, r.name)]
+    problems = missing_dependencies(todo, lambda name: is_done(out, name))
+    if problems:
+        sys.exit("error: " + "\nerror: ".join(problems))
+    for need in {need for run in todo for need in run.needs if is_done(out, need)}:
+        checkpoint_of(out, need, preset)  # same preset, checkpoint present: checked before anything runs
     print(f"{len(grid)} runs in the grid, {len(grid) - len(todo)} already done, {len(todo)} to run", flush=True)
     grid_start = time.time()
     for i, run in enumerate(grid, 1):
@@ -90,38 +129,40 @@ def run_grid(args, preset, grid):
         if is_done(out, run.name):
             print(f"{position} {run.name}: done earlier, skipped", flush=True)
             continue
-        cfg_file = config_path(CONFIG_DIR, preset.name, run)
-        if not cfg_file.exists():
-            sys.exit(f"error: {cfg_file} is missing: run scripts/reproduce.py --preset {preset.name} --write-configs")
         save = (out / run.name).resolve()
         save.mkdir(parents=True, exist_ok=True)
-        overrides = [f"task.data={data}", f"checkpoint.save_dir={save}", f"common.seed={args.seed}",
-                     f"common.log_file={save / 'train.log'}"]
-        if run.init_from:
-            overrides.append(f"model.init_encoder_from={(out / run.init_from / 'checkpoint_best.pt').resolve()}")
-        command = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(cfg_file.parent), "--config-name",
-                   cfg_file.stem, *overrides]
-        resumed = (save / "checkpoint_last.pt").exists()
-        print(f"{position} {run.name}: {'resuming' if resumed else 'training'} ({run.label})", flush=True)
-        started = time.time()
-        train(run, command, save / "fairseq.log", position, preset.max_update)
-        train_seconds = time.time() - started
-        metrics = evaluate(run, save / "checkpoint_best.pt", data, preset)
-        last = json.loads([line for line in (save / "train.log").read_text().splitlines() if '"epoch"' in line][-1])
-        updates = int(float(last.get("train_num_updates", last.get("num_updates", 0))))
+        if run.trains:
+            part = train_run(args, preset, run, out, data, save, position)
+            checkpoint = save / "checkpoint_best.pt"
+        else:
+            checkpoint = checkpoint_of(out, run.reads, preset)
+            print(f"{position} {run.name}: evaluating {run.reads} ({run.label})", flush=True)
+            part = {"reads": run.reads, "checkpoint": str(checkpoint), "options": run.options}
+        try:
+            result = evaluate(run, Context(checkpoint, data, save, preset, args.seed))
+        except (ValueError, CheckpointError) as exc:
+            sys.exit(f"error: {run.name}: {exc}")
+        if "command" in result:  # the script behind the numbers: the row's command if nothing was trained
+            part["evaluation_command" if run.trains else "command"] = result["command"]
         record = {
             "name": run.name, "index": i, "table": run.table, "label": run.label, "group": run.group,
             "status": "done", "preset": preset.name, "seed": args.seed, "data": str(data),
-            "command": " ".join(command), "config_file": str(cfg_file.relative_to(REPO)), "config": run.config,
-            "versions": versions(REPO), "metrics": metrics, "updates": updates,
-            "train_seconds_this_sitting": round(train_seconds, 1), "train_log": str(save / "train.log"),
-            "evaluated": f"checkpoint_best.pt (lowest validation NLL bound) on the test split, "
-                         f"IW with K={preset.iw_samples}",
+            "versions": versions(REPO), "metrics": result["metrics"], "evaluated": result["evaluated"], **part,
         }
+        if "files" in result:
+            record["files"] = result["files"]
         write_record(out, run.name, record)
         done = sum(is_done(out, r.name) for r in grid)
-        print(f"{position} {run.name}: test NLL {metrics['nll']:.2f} (KL {metrics['kl']:.2f}), PPL {metrics['ppl']:.2f}"
-              f" | grid {done}/{len(grid)} done, {fmt_time(time.time() - grid_start)} this sitting", flush=True)
+        print(f"{position} {run.name}: {result['summary']} | grid {done}/{len(grid)} done, "
+              f"{fmt_time(time.time() - grid_start)} this sitting", flush=True)
+
+
+SECTIONS = [
+    ("2", "Table 2: language modelling", table2_markdown),
+    ("3", "Table 3: semi-supervised VAE, one number of labels", table3_markdown),
+    ("4", "Table 4: semi-supervised classification accuracy (%)", table4_markdown),
+    ("5", "Table 5: unsupervised clustering accuracy (%)", table5_markdown),
+]
 
 
 def report(out: Path) -> None:
@@ -131,13 +172,18 @@ def report(out: Path) -> None:
     md = [f"# Results from {len(records)} run records under {out}", "",
           "Test split; NLL = negative ELBO per document (one z sample, analytic KL) in nats; "
           "PPL = exp(total NLL / tokens, EOS counted); IW-NLL = importance-weighted NLL; "
-          "MI = I(x; z) (He et al. 2019); AU = active units (Var of posterior mean > 0.01).", ""]
-    if any(r["table"] == "2" for r in records):
-        md += ["## Table 2: language modelling", "", table2_markdown(records)]
+          "MI = I(x; z) (He et al. 2019); AU = active units (Var of posterior mean > 0.01). "
+          "Tables 3-5: ACCU = test accuracy (%); Table 3's NLL = -U(x) with the exact sum over labels, its KL "
+          "= KL of z and of y; Table 5: clusters labelled on the validation split (Makhzani et al. 2015).", ""]
+    for table, title, markdown in SECTIONS:
+        if any(r["table"] == table for r in records):
+            md += [f"## {title}", "", markdown(records)]
     figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),
+               latent_figure(records, out, out / "fig3_latent.png"),
                training_curves_figure(records, out / "training_curves.png")]
     md += ["", "Figures: " + ", ".join(str(f.name) for f in figures if f is not None), "", "Commands:", ""]
-    md += [f"- {r['label']}: `{r['command']}`" for r in records]
+    md += [f"- {r['label']}: `{r['command']}`"
+           + (f", then `{r['evaluation_command']}`" if "evaluation_command" in r else "") for r in records]
     (out / "tables.md").write_text("\n".join(md) + "\n")
     print((out / "tables.md").read_text())
 
@@ -147,18 +193,23 @@ def main(argv=None):
     p.add_argument("--data", help="binarised corpus (DIR/data-bin of scripts/prepare_corpus.py)")
     p.add_argument("--preset", default="cpu", choices=["tiny", "cpu", "paper"])
     p.add_argument("--out", help="where runs and records go")
-    p.add_argument("--tables", default="2", help="comma-separated tables of the paper to run")
+    p.add_argument("--tables", default="2", help="comma-separated tables of the paper to run (2, 3, 4, 5; 5 "
+                   "includes Fig. 3)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--only", nargs="*", help="run only these run names (e.g. table2/scnn_vae)")
-    p.add_argument("--write-configs", action="store_true", help="write examples/configs/<preset>/*.yaml and exit")
+    p.add_argument("--write-configs", action="store_true",
+                   help="write examples/configs/<preset>/*.yaml of every table and exit")
     p.add_argument("--report-only", action="store_true", help="only rebuild tables and figures from records")
     args = p.parse_args(argv)
     preset = get_preset(args.preset)
-    grid = build_grid(preset, args.tables.split(","))
-    if args.write_configs:
-        for path in write_configs(grid, preset.name, CONFIG_DIR):
+    if args.write_configs:  # every table's, whatever --tables says
+        for path in write_configs(build_grid(preset, list(BUILDERS)), preset.name, CONFIG_DIR):
             print(path.relative_to(REPO))
         return
+    try:
+        grid = build_grid(preset, args.tables.split(","))
+    except ValueError as exc:
+        p.error(str(exc))
     if not args.out:
         p.error("--out is required")
     if not args.report_only:

@@ -1,20 +1,26 @@
-"""The reproduction harness: tiny preset end to end, resuming, tables from records, configs in sync."""
+"""The reproduction harness: tiny preset end to end (Tables 2-5, Fig. 2-3), resuming, dependencies
+between runs, tables from records, configs in sync."""
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import REPO, cli_env
 from user_dir.reproduction.configs import config_path, config_text
-from user_dir.reproduction.grid import build_grid
+from user_dir.reproduction.grid import BUILDERS, build_grid
 from user_dir.reproduction.presets import PRESETS
-from user_dir.reproduction.tables import table2_markdown
+from user_dir.reproduction.tables import table2_markdown, table3_markdown, table4_markdown, table5_markdown
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def reproduce(*args):
+def reproduce(*args, check=True):
     proc = subprocess.run([sys.executable, "scripts/reproduce.py", *map(str, args)], cwd=REPO, env=cli_env(),
                           capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc.stdout
+    return proc
 
 
 def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
@@ -23,19 +29,50 @@ def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
     assert "[run 1/1] table2/lstm_lm: training" in first
     record = out / "table2" / "lstm_lm" / "record.json"
     stamp = record.stat().st_mtime_ns
-    rest = reproduce("--data", tiny_data, "--preset", "tiny", "--out", out)
-    assert "table2/lstm_lm: done earlier, skipped" in rest
+    # a later invocation reads the recorded table2/lstm_lm (LM-LSTM's encoder init)
+    lm_lstm = reproduce("--data", tiny_data, "--preset", "tiny", "--out", out, "--tables", "4", "--only",
+                        "table4/lm_lstm_n20")
+    assert "[run 1/1] table4/lm_lstm_n20: training (LM-LSTM, N = 20)" in lm_lstm
+    assert f"model.init_encoder_from={record.parent.resolve()}/checkpoint_best.pt" in \
+        json.loads((out / "table4" / "lm_lstm_n20" / "record.json").read_text())["command"]
+    rest = reproduce("--data", tiny_data, "--preset", "tiny", "--out", out, "--tables", "2,3,4,5")
+    assert "table2/lstm_lm: done earlier, skipped" in rest and "table4/lm_lstm_n20: done earlier, skipped" in rest
     assert record.stat().st_mtime_ns == stamp, "a finished run was redone"
-    for name in ("tables.md", "fig2_nll_decomposition.png", "training_curves.png"):
-        assert (out / name).stat().st_size > 0, name
+    for name in ("tables.md", "fig2_nll_decomposition.png", "fig3_latent.png", "training_curves.png"):
+        assert (out / name).read_bytes()[:8] == PNG or name == "tables.md", name
     tables = (out / "tables.md").read_text()
-    for label in ("LSTM-LM", "LSTM-VAE", "LSTM-VAE + init", "SCNN-LM", "SCNN-VAE", "SCNN-VAE + init"):
-        assert f"| {label} |" in tables
-    assert "model.init_encoder_from=" in tables  # the exact commands are recorded
-    # tables are regenerated from the records alone
-    (out / "tables.md").unlink()
+    for section in ("## Table 2:", "## Table 3:", "## Table 4:", "## Table 5:"):
+        assert section in tables
+    for label in ("LSTM-LM", "LSTM-VAE", "LSTM-VAE + init", "SCNN-LM", "SCNN-VAE", "SCNN-VAE + init",
+                  "LSTM-VAE-Semi", "LSTM", "LM-LSTM", "SCNN-VAE-Semi", "SCNN-VAE-Semi + init", "LSTM + GMM",
+                  "SCNN-VAE + GMM", "SCNN-VAE + init + GMM", "SCNN-VAE-Unsup + init"):
+        assert f"| {label} |" in tables, label
+    assert "| model | N = 20 |" in tables
+    assert "Figures: fig2_nll_decomposition.png, fig3_latent.png, training_curves.png" in tables
+    # the exact commands are recorded: training runs and the scripts behind the evaluation-only runs
+    assert "model.init_encoder_from=" in tables
+    assert "scripts/gmm_baseline.py --data" in tables and "scripts/plot_latent.py --checkpoint" in tables
+    fig3 = json.loads((out / "fig3" / "scnn_vae_latent" / "record.json").read_text())
+    points = json.loads((out / "fig3" / "scnn_vae_latent" / fig3["files"]["points"]).read_text())
+    assert len(points["points"]) == len(points["labels"]) == 24 and points["names"] == ["tech", "sport"]
+    semi = json.loads((out / "table3" / "lstm_semi" / "record.json").read_text())
+    assert semi["config"]["checkpoint"]["best_checkpoint_metric"] == "accuracy"
+    assert {"accuracy", "nll", "kl", "ppl"} <= set(semi["metrics"]) and semi["metrics"]["documents"] == 24
+    # tables and figures are regenerated from the records alone
+    for name in ("tables.md", "fig2_nll_decomposition.png", "fig3_latent.png", "training_curves.png"):
+        (out / name).unlink()
     reproduce("--out", out, "--report-only")
     assert (out / "tables.md").read_text() == tables
+    assert (out / "fig3_latent.png").read_bytes()[:8] == PNG and (out / "fig2_nll_decomposition.png").exists()
+
+
+def test_missing_dependency_names_the_run_to_do_first(tiny_data, tmp_path):
+    proc = reproduce("--data", tiny_data, "--preset", "tiny", "--out", tmp_path / "grid", "--tables", "4",
+                     check=False)
+    assert proc.returncode != 0
+    assert ("error: table4/lm_lstm_n20 needs table2/lstm_lm, which is neither in this invocation nor finished in "
+            "the output folder: run it first (scripts/reproduce.py --tables 2 --only table2/lstm_lm") in proc.stderr
+    assert not (tmp_path / "grid" / "table4").exists(), "nothing may run before the check"
 
 
 def test_table2_markdown_from_hand_made_records():
@@ -55,12 +92,84 @@ def test_table2_markdown_from_hand_made_records():
     )
 
 
+def test_table3_markdown_from_hand_made_records():
+    def rec(label, decoder, acc, nll, kl, ppl):
+        return {"table": "3", "label": label, "group": {"decoder": decoder, "num_labelled": 500}, "updates": 100,
+                "metrics": {"accuracy": acc, "nll": nll, "kl": kl, "ppl": ppl}}
+
+    records = [rec("SCNN-VAE-Semi", "SCNN", 65.5, 335.7, 10.4, 67.1),
+               rec("LSTM-VAE-Semi", "LSTM", 51.9, 345.5, 9.3, 75.0)]
+    assert table3_markdown(records) == (
+        "| model | ACCU | NLL (KL) | PPL | updates |\n"
+        "|---|---|---|---|---|\n"
+        "| LSTM-VAE-Semi | 51.90 | 345.50 (9.30) | 75.00 | 100 |\n"
+        "| SCNN-VAE-Semi | 65.50 | 335.70 (10.40) | 67.10 | 100 |\n"
+    )
+
+
+def test_table4_markdown_from_hand_made_records():
+    def rec(model, n, acc):
+        return {"table": "4", "label": f"{model}, N = {n}", "group": {"model": model, "num_labelled": n},
+                "metrics": {"accuracy": acc}}
+
+    records = [rec("scnn_semi", 500, 65.6), rec("lstm", 100, 10.7), rec("lstm", 500, 11.9), rec("scnn_semi", 100, 55.4),
+               rec("lm_lstm", 500, 61.3)]
+    assert table4_markdown(records) == (
+        "| model | N = 100 | N = 500 |\n"
+        "|---|---|---|\n"
+        "| LSTM | 10.70 | 11.90 |\n"
+        "| LM-LSTM | – | 61.30 |\n"
+        "| SCNN-VAE-Semi | 55.40 | 65.60 |\n"
+    )
+
+
+def test_table5_markdown_from_hand_made_records():
+    records = [
+        {"table": "5", "label": "SCNN-VAE-Unsup + init", "group": {"model": "scnn_vae_unsup_init"},
+         "metrics": {"accuracy": 59.9, "valid_accuracy": 60.25}},
+        {"table": "5", "label": "LSTM + GMM", "group": {"model": "lstm_lm_gmm"},
+         "metrics": {"accuracy": 25.8, "valid_accuracy": 26.0, "pca_dim": 16}},
+        {"table": "fig3", "label": "Fig. 3", "group": {}, "metrics": {}},
+    ]
+    assert table5_markdown(records) == (
+        "| model | ACCU | valid ACCU | PCA dim |\n"
+        "|---|---|---|---|\n"
+        "| LSTM + GMM | 25.80 | 26.00 | 16 |\n"
+        "| SCNN-VAE-Unsup + init | 59.90 | 60.25 | – |\n"
+    )
+
+
 def test_committed_configs_match_the_grid():
     for name, preset in PRESETS.items():
-        for run in build_grid(preset, ["2"]):
+        expected = set()
+        for run in build_grid(preset, list(BUILDERS)):
+            if not run.trains:
+                continue
             path = config_path(REPO / "examples" / "configs", name, run)
             assert path.exists(), f"{path} missing: run scripts/reproduce.py --preset {name} --write-configs"
             assert path.read_text() == config_text(run, name), f"{path} is out of date"
+            expected.add(path.name)
+        committed = {p.name for p in (REPO / "examples" / "configs" / name).glob("*.yaml")}
+        assert committed == expected, f"configs of no run in examples/configs/{name}: {sorted(committed - expected)}"
+
+
+def test_grid_of_tables_3_to_5_and_its_dependencies():
+    grid = build_grid(PRESETS["cpu"], ["2", "3", "4", "5"])
+    position = {run.name: i for i, run in enumerate(grid)}
+    for run in grid:
+        assert all(position[need] < position[run.name] for need in run.needs), run.name
+    tables = [run.table for run in grid]
+    assert (tables.count("3"), tables.count("4"), tables.count("5"), tables.count("fig3")) == (4, 16, 4, 1)
+    by_name = {run.name: run for run in grid}
+    assert by_name["table4/lm_lstm_n100"].init_from == "table2/lstm_lm"
+    assert by_name["table5/scnn_vae_gmm"].config is None and by_name["table5/scnn_vae_gmm"].reads == "table2/scnn_vae"
+    unsup = by_name["table5/scnn_vae_unsup_init"].config
+    assert unsup["task"]["num_labelled"] == 0 and unsup["criterion"]["kl_y_floor"] == 1.0
+    assert unsup["checkpoint"]["best_checkpoint_metric"] == "nll"
+    for name in ("table3/scnn_semi", "table4/lstm_n2000", "table4/scnn_semi_init_n500"):
+        assert by_name[name].config["checkpoint"]["maximize_best_checkpoint_metric"] is True
+    # a table alone builds (its dependencies are checked when it runs)
+    assert [run.table for run in build_grid(PRESETS["tiny"], ["4"])] == ["4"] * 4
 
 
 def test_grid_has_the_papers_table2_rows():

@@ -25,8 +25,9 @@ def config_path(config_dir: Path, preset_name: str, run: Run) -> Path:
 
 
 def write_configs(runs, preset_name: str, config_dir: Path):
+    """Writes the config of every training run of ``runs`` (evaluation-only runs have none)."""
     paths = []
-    for run in runs:
+    for run in (run for run in runs if run.trains):
         path = config_path(config_dir, preset_name, run)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config_text(run, preset_name))

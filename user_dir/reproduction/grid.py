@@ -1,6 +1,13 @@
-"""The runs behind each of the paper's tables, and their Hydra configs."""
+"""The runs behind each of the paper's tables, and their Hydra configs.
+
+A run either trains (``config``: a Hydra config for fairseq-hydra-train, then
+its best checkpoint is evaluated) or only evaluates the best checkpoint of
+another run (``reads``; ``config`` is None). ``init_from`` and ``reads`` name
+the runs a run depends on: they come first in the grid, or must have finished
+earlier under the same output folder.
+"""
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ..models.dilated_cnn_lm import DILATIONS
 from .presets import Preset
@@ -10,19 +17,31 @@ DECODER_NAMES = {"lstm": "LSTM", "scnn": "SCNN", "mcnn": "MCNN", "lcnn": "LCNN",
 
 @dataclass
 class Run:
-    """One row of a table: a training config, plus what it needs and how it is evaluated."""
+    """One row of a table: a training config (or a checkpoint to read), plus what it needs and how it
+    is evaluated (``evaluation``: a key of ``user_dir.reproduction.evaluations.EVALUATIONS``)."""
 
     name: str  # e.g. "table2/scnn_vae_init"
-    table: str
+    table: str  # "2" ... "5", or "fig3"
     label: str  # row label as in the paper, e.g. "SCNN-VAE + init"
-    config: Dict  # the Hydra config (without data / save_dir)
+    config: Optional[Dict]  # the Hydra config (without data / save_dir); None: evaluation-only run
     init_from: Optional[str] = None  # name of the run whose checkpoint initialises the encoder
     evaluation: str = "bound"
     group: Dict = field(default_factory=dict)  # facts used by tables/figures (decoder, kind)
+    reads: Optional[str] = None  # evaluation-only: the run whose checkpoint_best.pt is evaluated
+    options: Dict = field(default_factory=dict)  # settings of the evaluation (e.g. GMM features, PCA sizes)
 
     @property
     def config_name(self) -> str:
         return self.name.replace("/", "_")
+
+    @property
+    def trains(self) -> bool:
+        return self.config is not None
+
+    @property
+    def needs(self) -> List[str]:
+        """Runs whose checkpoints this one reads (encoder initialisation or evaluation)."""
+        return [name for name in (self.init_from, self.reads) if name]
 
 
 def _base_config(preset: Preset) -> Dict:
@@ -85,15 +104,116 @@ def table2_runs(preset: Preset) -> List[Run]:
     return runs
 
 
+def _select_by_accuracy(cfg: Dict) -> Dict:
+    """checkpoint_best.pt = the highest validation accuracy (classifiers and semi-supervised runs)."""
+    cfg["checkpoint"].update(best_checkpoint_metric="accuracy", maximize_best_checkpoint_metric=True)
+    return cfg
+
+
+def semisup_config(preset: Preset, decoder: str, num_labelled: int, init: bool = False,
+                   kl_y_floor: float = 0.0) -> Dict:
+    """A semi-supervised VAE (paper Sec. 2.4: ``semisup_vae`` + ``semisupervised_elbo``) with N labelled
+    training documents; N = 0 is unsupervised clustering (Eq. 5, ``kl_y_floor``), selected by validation
+    NLL (-U(x)) since its clusters carry no label names, otherwise by validation accuracy. alpha, the
+    labelled fraction and the Gumbel temperature are the criterion's / task's / model's defaults."""
+    cfg = _base_config(preset)
+    cfg["task"].update(_name="semisupervised_vae", num_labelled=num_labelled)
+    cfg["criterion"]["_name"] = "semisupervised_elbo"
+    if kl_y_floor:
+        cfg["criterion"]["kl_y_floor"] = kl_y_floor
+    cfg["model"] = dict(model_config(preset, decoder, latent=True), _name="semisup_vae")
+    if init:
+        cfg["model"]["init_encoder_from"] = "???"
+    return _select_by_accuracy(cfg) if num_labelled else cfg
+
+
+def classifier_config(preset: Preset, num_labelled: int, init: bool = False) -> Dict:
+    """The supervised baselines of Table 4 (``lstm_classifier`` + ``document_classification``): the VAE's
+    encoder LSTM and q(y|x) MLP trained on the N labelled documents only; ``init``: LM-LSTM."""
+    s = preset.sizes
+    cfg = _base_config(preset)
+    cfg["task"].update(_name="semisupervised_vae", num_labelled=num_labelled, train_on_labelled_only=True)
+    cfg["criterion"] = {"_name": "document_classification"}
+    cfg["model"] = {"_name": "lstm_classifier", "encoder_embed_dim": s["embed_dim"],
+                    "encoder_hidden_dim": s["encoder_hidden_dim"]}
+    if init:
+        cfg["model"]["init_encoder_from"] = "???"
+    return _select_by_accuracy(cfg)
+
+
+def table3_runs(preset: Preset) -> List[Run]:
+    """Table 3: the semi-supervised VAE with each decoder at one number of labels (paper: 500);
+    test accuracy of argmax q(y|x) and the bound -U(x)."""
+    n = preset.table3_labels
+    return [Run(f"table3/{decoder}_semi", "3", f"{DECODER_NAMES[decoder]}-VAE-Semi", semisup_config(preset, decoder, n),
+                evaluation="classification", group={"decoder": DECODER_NAMES[decoder], "num_labelled": n})
+            for decoder in preset.table3_decoders]
+
+
+TABLE4_MODELS = {"lstm": "LSTM", "lm_lstm": "LM-LSTM", "scnn_semi": "SCNN-VAE-Semi",
+                 "scnn_semi_init": "SCNN-VAE-Semi + init"}
+
+
+def table4_runs(preset: Preset) -> List[Run]:
+    """Table 4: test accuracy at each number of labels N of the LSTM classifier, LM-LSTM (its encoder
+    from table2/lstm_lm, Dai & Le 2015), SCNN-VAE-Semi and SCNN-VAE-Semi + init."""
+    runs = []
+    for n in preset.table4_labels:
+        configs = {"lstm": classifier_config(preset, n), "lm_lstm": classifier_config(preset, n, init=True),
+                   "scnn_semi": semisup_config(preset, "scnn", n),
+                   "scnn_semi_init": semisup_config(preset, "scnn", n, init=True)}
+        for model, cfg in configs.items():
+            init = "init_encoder_from" in cfg["model"]
+            runs.append(Run(f"table4/{model}_n{n}", "4", f"{TABLE4_MODELS[model]}, N = {n}", cfg,
+                            init_from="table2/lstm_lm" if init else None, evaluation="classification",
+                            group={"model": model, "num_labelled": n}))
+    return runs
+
+
+def table5_runs(preset: Preset) -> List[Run]:
+    """Table 5 (unsupervised clustering accuracy, Makhzani et al.'s protocol): PCA + GMM on the
+    features of table2/lstm_lm, table2/scnn_vae and table2/scnn_vae_init (evaluation-only runs), and
+    SCNN-VAE-Unsup + init (semi-supervised VAE with no labels, Eq. 5); and Fig. 3: the test posterior
+    means of table2/scnn_vae, PCA to 2-D (the paper trains a 2-D z instead), coloured by label."""
+    gmm = {"pca_dims": list(preset.gmm_pca_dims), "runs": preset.gmm_runs}
+    runs = [Run(f"table5/{name}_gmm", "5", f"{label} + GMM", None, evaluation="gmm", reads=f"table2/{name}",
+                group={"model": f"{name}_gmm"}, options=dict(gmm, features=features))
+            for name, label, features in (("lstm_lm", "LSTM", "lstm_lm"), ("scnn_vae", "SCNN-VAE", "vae_mean"),
+                                          ("scnn_vae_init", "SCNN-VAE + init", "vae_mean"))]
+    runs.append(Run("table5/scnn_vae_unsup_init", "5", "SCNN-VAE-Unsup + init",
+                    semisup_config(preset, "scnn", 0, init=True, kl_y_floor=preset.kl_y_floor),
+                    init_from="table2/lstm_lm", evaluation="qy_clustering", group={"model": "scnn_vae_unsup_init"}))
+    runs.append(Run("fig3/scnn_vae_latent", "fig3", "Fig. 3: SCNN-VAE test posterior means (PCA)", None,
+                    evaluation="latent_2d", reads="table2/scnn_vae", options={"split": "test"}))
+    return runs
+
+
+BUILDERS = {"2": table2_runs, "3": table3_runs, "4": table4_runs, "5": table5_runs}
+
+
 def build_grid(preset: Preset, tables: List[str]) -> List[Run]:
-    """All runs of the requested tables, dependencies first."""
-    builders = {"2": table2_runs}
-    unknown = [t for t in tables if t not in builders]
+    """All runs of the requested tables, every run after the runs of the grid it needs."""
+    unknown = [t for t in tables if t not in BUILDERS]
     if unknown:
-        raise ValueError(f"unknown table(s) {unknown}: available {sorted(builders)}")
-    runs = [run for table in tables for run in builders[table](preset)]
+        raise ValueError(f"unknown table(s) {unknown}: available {sorted(BUILDERS)}")
+    runs = [run for table in dict.fromkeys(tables) for run in BUILDERS[table](preset)]
+    by_name = {run.name: run for run in runs}
+
+    def depth(run: Run) -> int:
+        return max((1 + depth(by_name[n]) for n in run.needs if n in by_name), default=0)
+
+    return sorted(runs, key=depth)
+
+
+def missing_dependencies(runs: List[Run], finished: Callable[[str], bool]) -> List[str]:
+    """One message per dependency of ``runs`` that is neither among ``runs`` nor ``finished``."""
     names = {run.name for run in runs}
+    problems = []
     for run in runs:
-        if run.init_from and run.init_from not in names:
-            raise ValueError(f"{run.name} needs {run.init_from}, which is not in the grid")
-    return sorted(runs, key=lambda run: run.init_from is not None)
+        for need in run.needs:
+            if need not in names and not finished(need):
+                table = need.split("/")[0].replace("table", "")
+                problems.append(f"{run.name} needs {need}, which is neither in this invocation nor finished in the "
+                                f"output folder: run it first (scripts/reproduce.py --tables {table} --only {need} "
+                                f"with the same --data, --preset and --out) or add {table} to --tables")
+    return problems

@@ -45,3 +45,19 @@ def read_records(out: Path) -> List[Dict]:
     """All finished records under ``out``, in the order of their ``index`` in the grid."""
     records = [json.loads(p.read_text()) for p in Path(out).glob(f"**/{RECORD_FILE}")]
     return sorted((r for r in records if r.get("status") == "done"), key=lambda r: (r.get("index", 0), r["name"]))
+
+
+def finished_checkpoint(out: Path, run_name: str, preset_name: str) -> Path:
+    """checkpoint_best.pt of a finished run of the same preset (what a dependent run reads)."""
+    path = record_path(out, run_name)
+    if not is_done(out, run_name):
+        raise ValueError(f"{run_name} has not finished under {out}: run it first")
+    record = json.loads(path.read_text())
+    if record["preset"] != preset_name:
+        raise ValueError(f"{run_name} under {out} was run with preset {record['preset']!r}, not {preset_name!r}: "
+                         f"use another --out, or the preset {record['preset']!r}")
+    checkpoint = (Path(out) / run_name / "checkpoint_best.pt").resolve()
+    if not checkpoint.is_file():
+        raise ValueError(f"{checkpoint} is missing although {run_name} is recorded as done: delete {path} and "
+                         f"run {run_name} again")
+    return checkpoint

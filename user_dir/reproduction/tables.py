@@ -1,6 +1,9 @@
 """Markdown tables and PNG figures made from run records alone."""
+import json
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from ..evaluation.latent_plot import pyplot, scatter_by_label
 
 TABLE2_HEADER = ("| model | NLL (KL) | PPL | IW-NLL | MI | AU | updates |\n"
                  "|---|---|---|---|---|---|---|")
@@ -33,16 +36,50 @@ def table2_markdown(records: List[Dict]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def pyplot():
-    import logging
+TABLE3_HEADER = "| model | ACCU | NLL (KL) | PPL | updates |\n|---|---|---|---|---|"
 
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def table3_markdown(records: List[Dict]) -> str:
+    """The paper's Table 3 layout: semi-supervised VAE per decoder at one number of labels: test
+    accuracy (%) of argmax q(y|x), the NLL bound -U(x) per document (exact sum over labels) with its KL
+    part (KL of z and of y), PPL."""
+    from .grid import DECODER_NAMES
 
-    return plt
+    decoders = list(DECODER_NAMES.values())
+    rows = [TABLE3_HEADER]
+    for r in sorted((r for r in records if r["table"] == "3"), key=lambda r: decoders.index(r["group"]["decoder"])):
+        m = r["metrics"]
+        rows.append(f"| {r['label']} | {m['accuracy']:.2f} | {m['nll']:.2f} ({m['kl']:.2f}) | {m['ppl']:.2f} "
+                    f"| {r.get('updates', '–')} |")
+    return "\n".join(rows) + "\n"
+
+
+def table4_markdown(records: List[Dict]) -> str:
+    """The paper's Table 4 layout: test accuracy (%) per model (rows) and number of labels N (columns)."""
+    from .grid import TABLE4_MODELS
+
+    cells = {(r["group"]["model"], r["group"]["num_labelled"]): r["metrics"]["accuracy"]
+             for r in records if r["table"] == "4"}
+    counts = sorted({n for _, n in cells})
+    rows = ["| model | " + " | ".join(f"N = {n}" for n in counts) + " |", "|---" * (len(counts) + 1) + "|"]
+    for model, label in TABLE4_MODELS.items():
+        if any(key[0] == model for key in cells):
+            rows.append(f"| {label} | " + " | ".join(_fmt(cells.get((model, n))) for n in counts) + " |")
+    return "\n".join(rows) + "\n"
+
+
+TABLE5_ORDER = ["lstm_lm_gmm", "scnn_vae_gmm", "scnn_vae_init_gmm", "scnn_vae_unsup_init"]
+
+
+def table5_markdown(records: List[Dict]) -> str:
+    """The paper's Table 5 layout: unsupervised clustering accuracy (%) on the test split (Makhzani et
+    al.'s cluster -> label assignment on validation), with the validation accuracy of the same assignment
+    and, for the GMM baselines, the PCA size chosen on it."""
+    rows = ["| model | ACCU | valid ACCU | PCA dim |", "|---|---|---|---|"]
+    for r in sorted((r for r in records if r["table"] == "5"), key=lambda r: TABLE5_ORDER.index(r["group"]["model"])):
+        m = r["metrics"]
+        rows.append(f"| {r['label']} | {m['accuracy']:.2f} | {m['valid_accuracy']:.2f} | {m.get('pca_dim', '–')} |")
+    return "\n".join(rows) + "\n"
 
 
 def nll_decomposition_figure(records: List[Dict], out: Path) -> Optional[Path]:
@@ -105,3 +142,17 @@ def training_curves_figure(records: List[Dict], out: Path) -> Optional[Path]:
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def latent_figure(records: List[Dict], out_dir: Path, out: Path) -> Optional[Path]:
+    """Paper Fig. 3: posterior means of the test documents in 2-D coloured by label. The paper trains a
+    VAE with a 2-D z; here the means of table2/scnn_vae's z are projected to 2-D by PCA (the title and
+    axis labels say so). Drawn from the points stored next to the Fig. 3 record."""
+    rows = [r for r in records if r["table"] == "fig3"]
+    if not rows:
+        return None
+    r = rows[0]
+    latent = json.loads((Path(out_dir) / r["name"] / r["files"]["points"]).read_text())
+    title = f"Fig. 3 from {r['reads']}, PCA to 2-D (the paper trains a 2-D z):\n{latent['title']}"
+    return scatter_by_label(latent["points"], latent["labels"], latent["names"], out, title, latent["xlabel"],
+                            latent["ylabel"])

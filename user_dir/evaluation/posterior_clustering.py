@@ -1,0 +1,43 @@
+"""Clustering accuracy of a semi-supervised VAE's q(y|x) (Yang et al. 2017, Sec. 3.5, Table 5
+"SCNN-VAE-Unsup + init").
+
+Protocol of Makhzani et al. (2015) (``clustering.py``): for each cluster i, the
+validation document assigned to i with the highest q(y=i|x) gives its true
+label to cluster i; each test document gets its cluster's label (argmax
+q(y|x)); the test accuracy is reported. Labels of the validation split are used
+for the assignment only. Used by ``scripts/evaluate_clustering.py`` and the
+reproduction harness.
+"""
+from typing import Dict
+
+import numpy as np
+
+from .clustering import assign_clusters, cluster_accuracy, makhzani_accuracy
+from .features import load_split, vae_features
+
+
+def qy_clustering(model, data: str, valid_split: str = "valid", test_split: str = "test",
+                  max_doc_tokens: int = 400, batch_size: int = 32) -> Dict:
+    """test_accuracy and valid_accuracy_same_assignment (%), cluster_labels (label name per cluster),
+    fallback_clusters (clusters no validation document was assigned to), test_cluster_sizes, num_test."""
+    if not hasattr(model.encoder, "classify"):
+        raise ValueError("the checkpoint has no q(y|x) (use a semisup_vae checkpoint, or features + GMM)")
+    feats = {}
+    for split in (valid_split, test_split):
+        dataset, _, names = load_split(data, split, max_doc_tokens)
+        if dataset.labels is None:
+            raise ValueError(f"split {split} has no labels in {data}/label")
+        feats[split] = vae_features(model, dataset, batch_size)
+    valid, test = feats[valid_split], feats[test_split]
+    q_valid, q_test = np.exp(valid["log_qy"]), np.exp(test["log_qy"])
+    result = makhzani_accuracy(q_valid, valid["labels"], q_test, test["labels"])
+    valid_acc = cluster_accuracy(q_valid.argmax(1), valid["labels"],
+                                 assign_clusters(q_valid, valid["labels"])["labels"])
+    return {
+        "test_accuracy": 100.0 * result["accuracy"],
+        "valid_accuracy_same_assignment": 100.0 * valid_acc,
+        "cluster_labels": [names[i] for i in result["cluster_labels"]],
+        "fallback_clusters": [int(i) for i in np.nonzero(result["fallback"])[0]],
+        "test_cluster_sizes": [int(n) for n in result["test_cluster_sizes"]],
+        "num_test": int(len(test["labels"])),
+    }
