@@ -178,9 +178,12 @@ def report(out: Path) -> None:
     for table, title, markdown in SECTIONS:
         if any(r["table"] == table for r in records):
             md += [f"## {title}", "", markdown(records)]
-    figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),
-               latent_figure(records, out, out / "fig3_latent.png"),
-               training_curves_figure(records, out / "training_curves.png")]
+    try:
+        figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),
+                   latent_figure(records, out, out / "fig3_latent.png"),
+                   training_curves_figure(records, out / "training_curves.png")]
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
     md += ["", "Figures: " + ", ".join(str(f.name) for f in figures if f is not None), "", "Commands:", ""]
     md += [f"- {r['label']}: `{r['command']}`"
            + (f", then `{r['evaluation_command']}`" if "evaluation_command" in r else "") for r in records]

@@ -64,6 +64,11 @@ def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
     reproduce("--out", out, "--report-only")
     assert (out / "tables.md").read_text() == tables
     assert (out / "fig3_latent.png").read_bytes()[:8] == PNG and (out / "fig2_nll_decomposition.png").exists()
+    # a record whose data file was not copied along gets a clear error, not a traceback
+    (out / "fig3" / "scnn_vae_latent" / fig3["files"]["points"]).unlink()
+    proc = reproduce("--out", out, "--report-only", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"error: {out / 'fig3' / 'scnn_vae_latent' / 'latent_2d.json'}: missing;" in proc.stderr
 
 
 def test_missing_dependency_names_the_run_to_do_first(tiny_data, tmp_path):

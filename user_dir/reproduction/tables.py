@@ -152,7 +152,11 @@ def latent_figure(records: List[Dict], out_dir: Path, out: Path) -> Optional[Pat
     if not rows:
         return None
     r = rows[0]
-    latent = json.loads((Path(out_dir) / r["name"] / r["files"]["points"]).read_text())
+    points = Path(out_dir) / r["name"] / r["files"]["points"]
+    if not points.exists():
+        raise ValueError(f"{points}: missing; {r['name']}/record.json draws Fig. 3 from this file, so copy it "
+                         f"along with the record")
+    latent = json.loads(points.read_text())
     title = f"Fig. 3 from {r['reads']}, PCA to 2-D (the paper trains a 2-D z):\n{latent['title']}"
     return scatter_by_label(latent["points"], latent["labels"], latent["names"], out, title, latent["xlabel"],
                             latent["ylabel"])
