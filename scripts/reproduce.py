@@ -30,7 +30,7 @@ from user_dir.evaluation.checkpoints import CheckpointError  # noqa: E402
 from user_dir.reproduction.configs import config_path, write_configs  # noqa: E402
 from user_dir.reproduction.evaluations import Context, evaluate  # noqa: E402
 from user_dir.reproduction.grid import BUILDERS, build_grid, missing_dependencies  # noqa: E402
-from user_dir.reproduction.presets import get_preset  # noqa: E402
+from user_dir.reproduction.presets import PRESETS, get_preset  # noqa: E402
 from user_dir.reproduction.records import (  # noqa: E402
     finished_checkpoint,
     is_done,
@@ -194,7 +194,7 @@ def report(out: Path) -> None:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="binarised corpus (DIR/data-bin of scripts/prepare_corpus.py)")
-    p.add_argument("--preset", default="cpu", choices=["tiny", "cpu", "paper"])
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
     p.add_argument("--out", help="where runs and records go")
     p.add_argument("--tables", default="2", help="comma-separated tables of the paper to run (2, 3, 4, 5; 5 "
                    "includes Fig. 3)")

@@ -59,7 +59,8 @@ def _base_config(preset: Preset) -> Dict:
         "optimization": optimization,
         "lr_scheduler": scheduler,
         "dataset": {"batch_size": preset.batch_size, "validate_interval_updates": preset.validate_interval_updates},
-        "checkpoint": {"save_dir": "???", "no_epoch_checkpoints": True, "best_checkpoint_metric": "nll"},
+        "checkpoint": {"save_dir": "???", "no_epoch_checkpoints": True, "best_checkpoint_metric": "nll",
+                       **({"patience": preset.patience} if preset.patience > 0 else {})},
         # run in the current folder (the repository root), so that user_dir resolves; no .hydra/ output
         "hydra": {"run": {"dir": "."}, "output_subdir": None},
     }
@@ -75,6 +76,8 @@ def model_config(preset: Preset, decoder: str, latent: bool) -> Dict:
                 "decoder_layers": 1, "dropout": 0.3}
     cnn = {"decoder_embed_dim": s["embed_dim"], "decoder_channels": s["channels"],
            "decoder_inner_channels": s["inner_channels"], "dropout": 0.1}
+    if preset.adaptive_softmax_cutoff and decoder != "lstm":
+        cnn["adaptive_softmax_cutoff"] = preset.adaptive_softmax_cutoff
     if not latent:
         return {"_name": "dilated_cnn_lm", **cnn, "decoder_dilations": DILATIONS[decoder]}
     node = {"_name": "text_vae", **cnn, "encoder_embed_dim": s["embed_dim"],

@@ -62,6 +62,8 @@ class Preset:
     kl_y_floor: float = 1.0  # gamma of Eq. 5 for SCNN-VAE-Unsup + init (paper grid 0.5-1.5; not searched)
     gmm_pca_dims: List[int] = field(default_factory=lambda: [8, 16, 32])  # Table 5 baselines (paper)
     gmm_runs: int = 10  # GMM fits per PCA size, best by training likelihood (paper: 10)
+    patience: int = -1  # fairseq --patience: stop after this many validations without a better best metric
+    adaptive_softmax_cutoff: Optional[str] = None  # CNN decoders (LM and VAE alike); None: full softmax
 
     @property
     def sizes(self) -> Dict[str, int]:
@@ -73,6 +75,8 @@ PRESETS = {
                     lr_shrink=0.7071, iw_samples=500),
     "cpu": Preset("cpu", "cpu", max_update=600, kl_anneal_updates=400, validate_interval_updates=200,
                   iw_samples=20),
+    "converge": Preset("converge", "cpu", max_update=0, max_epoch=30, patience=3, kl_anneal_updates=800,
+                       adaptive_softmax_cutoff="2000,6000", iw_samples=20),
     "tiny": Preset("tiny", "quick", max_update=6, kl_anneal_updates=4, batch_size=16, iw_samples=5,
                    eval_batch_size=8, table2_decoders=["scnn"], table3_decoders=["lstm"], table3_labels=20,
                    table4_labels=[20], gmm_pca_dims=[2, 4], gmm_runs=2),
