@@ -3,12 +3,11 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 
-from ..modules import cyclical_schedule, gaussian_kl, linear_schedule
+from ..modules import cyclical_schedule, gaussian_kl, linear_schedule, target_log_probs
 
 
 @dataclass
@@ -63,11 +62,7 @@ class KLAnnealing:
 
 def document_log_likelihood(model, net_output, sample) -> torch.Tensor:
     """log p(x | z) per document (B,), fp32 log-softmax, padding ignored."""
-    lprobs = model.get_normalized_probs(net_output, log_probs=True, sample=sample).float()
-    target = sample["target"]
-    pad = model.decoder.dictionary.pad()
-    nll = F.nll_loss(lprobs.view(-1, lprobs.size(-1)), target.view(-1), ignore_index=pad, reduction="none")
-    return -nll.view(target.shape).sum(-1)
+    return target_log_probs(model.decoder, net_output, sample["target"]).sum(-1)
 
 
 @register_criterion("elbo", dataclass=ElboCriterionConfig)

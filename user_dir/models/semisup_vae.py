@@ -192,7 +192,7 @@ class SemiSupervisedVAE(LatentVariableModel):
         mu, logvar = self.encoder.posterior_given(h[doc], y)
         z = reparameterize(mu, logvar)
         net_output = self.decoder(src_tokens[doc], latent=torch.cat([z, y.to(z.dtype)], dim=-1))
-        _, rec = self.reconstruction_and_lprobs(net_output, target[doc])
+        rec = self.document_reconstruction(net_output, target[doc])
         kl_dims = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
         return rec, kl_dims, mu
 

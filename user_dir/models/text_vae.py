@@ -20,6 +20,7 @@ from ..modules import (
     log_normal_diag,
     log_standard_normal,
     reparameterize,
+    target_log_probs,
 )
 from .dilated_cnn_lm import DILATIONS, DilatedCNNDecoderConfig, build_dilated_decoder
 
@@ -186,8 +187,11 @@ class LatentVariableModel(BaseFairseqModel):
     def reconstruction_and_lprobs(self, net_output, target: Tensor):
         """Normalised log-probs (B, T, V) in fp32 and log p(x|z) per document (B,)."""
         lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target}).float()
-        token = lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        return lprobs, token.masked_fill(target.eq(self.decoder.dictionary.pad()), 0.0).sum(-1)
+        return lprobs, self.document_reconstruction(net_output, target)
+
+    def document_reconstruction(self, net_output, target: Tensor) -> Tensor:
+        """log p(x|z) per document (B,) in fp32 from the decoder's output (differentiable)."""
+        return target_log_probs(self.decoder, net_output, target).sum(-1)
 
     def bound_scores(self, lprobs: Tensor, target: Tensor, bound: Tensor, reconstruction: Tensor) -> Tensor:
         """Per-position scores (B, T, V) whose sum at a document's targets is its ``bound``.
@@ -223,8 +227,7 @@ class LatentVariableModel(BaseFairseqModel):
     def _target_log_probs(self, features: Tensor, target: Tensor) -> Tensor:
         """log p(target_i | features_i) (N,) fp32 for features (N, C); works with adaptive softmax."""
         net_output = (self.decoder.output_layer(features.unsqueeze(0)), None)
-        lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target.unsqueeze(0)})
-        return lprobs[0].float().gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        return target_log_probs(self.decoder, net_output, target.unsqueeze(0))[0]
 
     def latent_log_likelihoods(self, src_tokens: Tensor, target: Tensor, latents: Tensor,
                                chunk_size: int) -> Tensor:

@@ -12,6 +12,7 @@ from .gaussian import (
 from .latent_conditioned_decoder import LatentConditionedDecoder
 from .lstm_conditioned_decoder import LSTMConditionedDecoder
 from .lstm_document_encoder import LSTMDocumentEncoder
+from .output_log_probs import adaptive_softmax_of, target_log_probs
 from .schedules import cyclical_schedule, exponential_decay, linear_schedule
 
 __all__ = [
@@ -31,4 +32,6 @@ __all__ = [
     "log_normal_diag",
     "log_standard_normal",
     "reparameterize",
+    "adaptive_softmax_of",
+    "target_log_probs",
 ]
