@@ -64,6 +64,9 @@ def test_text_vae_train_validate_eval_generate(tiny_data, tmp_path, arch):
                     "--word-dropout", "0.3", *TRAIN)
     log = train.stdout + train.stderr
     assert re.search(r"valid on 'valid' subset .* rec [\d.]+ \| kl [\d.]+ \| nll [\d.]+ .*ppl [\d.]+", log)
+    # collapse is visible at every validation: active units (of 4) and the bound on I(x; z)
+    assert re.search(r"valid on 'valid' subset .* au [0-4] \| mi_ub -?[\d.]+", log), log[-3000:]
+    assert not re.search(r"train_inner .* au ", log)
     ckpt = save / "checkpoint_last.pt"
     val = run_cli("fairseq-validate", tiny_data, "--user-dir", "user_dir", "--cpu", "--task", "text_vae",
                   "--path", ckpt, "--valid-subset", "test", "--batch-size", "8")

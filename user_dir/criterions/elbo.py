@@ -7,7 +7,17 @@ from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 
-from ..modules import cyclical_schedule, gaussian_kl, linear_schedule, target_log_probs
+from ..modules import (
+    active_units_from_moments,
+    cyclical_schedule,
+    gaussian_kl,
+    latent_moments,
+    linear_schedule,
+    mutual_information_upper_bound,
+    target_log_probs,
+)
+
+MOMENT_PREFIX = "_latent_"  # logging keys of summed latent moments (a leading "_" hides them from the log)
 
 
 @dataclass
@@ -65,6 +75,28 @@ def document_log_likelihood(model, net_output, sample) -> torch.Tensor:
     return target_log_probs(model.decoder, net_output, sample["target"]).sum(-1)
 
 
+def log_latent_diagnostics(logging_outputs) -> None:
+    """Validation: active units ``au`` and the bound ``mi_ub`` >= I(x; z), over every document seen.
+
+    The latent moments of each batch are summed in hidden meters (over the whole
+    validation subset, and across data-parallel workers, which fairseq
+    all-reduces), so ``au`` is exactly the count over the validation set and
+    ``mi_ub`` the Gaussian upper bound of ``mutual_information_upper_bound``
+    (test-set MI with He et al.'s estimator: ``scripts/evaluate_vae.py``).
+    """
+    keys = sorted({k for log in logging_outputs for k in log if k.startswith(MOMENT_PREFIX)})
+    if not keys:
+        return
+    for key in keys:
+        metrics.log_scalar_sum(key, sum(log[key].double() for log in logging_outputs if key in log))
+
+    def moments(meters):
+        return {key[len(MOMENT_PREFIX):]: meters[key].sum for key in keys}
+
+    metrics.log_derived("au", lambda meters: active_units_from_moments(moments(meters)))
+    metrics.log_derived("mi_ub", lambda meters: round(mutual_information_upper_bound(moments(meters)), 3))
+
+
 @register_criterion("elbo", dataclass=ElboCriterionConfig)
 class ElboCriterion(FairseqCriterion):
     """loss = sum_docs [ -log p(x|z) + beta(t) KL(q(z|x) || p(z)) ], gradient per document.
@@ -108,6 +140,9 @@ class ElboCriterion(FairseqCriterion):
             "sample_size": nsentences,
             "beta_sum": beta * nsentences,
         }
+        if "mu" in extra and not model.training:
+            moments = latent_moments(extra["mu"], extra["logvar"])
+            logging_output.update({MOMENT_PREFIX + key: value for key, value in moments.items()})
         return loss, nsentences, logging_output
 
     @staticmethod
@@ -126,6 +161,7 @@ class ElboCriterion(FairseqCriterion):
         metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
         metrics.log_scalar("nll_tok", (rec + kl) / max(tokens, 1), tokens, round=4)
         metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
+        log_latent_diagnostics(logging_outputs)
 
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:

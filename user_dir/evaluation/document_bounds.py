@@ -5,7 +5,7 @@ from typing import Dict, Optional
 import torch
 
 from ..criterions.elbo import document_log_likelihood
-from .latent_metrics import active_units, mutual_information
+from ..modules import active_units, mutual_information
 
 
 @torch.no_grad()

@@ -10,6 +10,13 @@ from .gaussian import (
     reparameterize,
 )
 from .latent_conditioned_decoder import LatentConditionedDecoder
+from .latent_diagnostics import (
+    active_units,
+    active_units_from_moments,
+    latent_moments,
+    mutual_information,
+    mutual_information_upper_bound,
+)
 from .lstm_conditioned_decoder import LSTMConditionedDecoder
 from .lstm_document_encoder import LSTMDocumentEncoder
 from .output_log_probs import adaptive_softmax_of, target_log_probs
@@ -32,6 +39,11 @@ __all__ = [
     "log_normal_diag",
     "log_standard_normal",
     "reparameterize",
+    "active_units",
+    "active_units_from_moments",
     "adaptive_softmax_of",
+    "latent_moments",
+    "mutual_information",
+    "mutual_information_upper_bound",
     "target_log_probs",
 ]

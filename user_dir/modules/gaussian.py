@@ -34,7 +34,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     (Kingma & Welling 2013, App. B; the KL term of Yang et al. 2017, Eq. 3.)
     (..., D) -> (...), in fp32.
     """
-    mu, logvar = mu.float(), logvar.float()
+    mu, logvar = _at_least_fp32(mu, logvar)
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
@@ -52,13 +52,19 @@ def reparameterize(mu: Tensor, logvar: Tensor, num_samples: int = 0) -> Tensor:
     return mu + std * eps
 
 
+def _at_least_fp32(*tensors: Tensor):
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+    return [t.to(dtype) for t in tensors]
+
+
 def log_normal_diag(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """log N(z; mu, diag(exp(logvar))) summed over the last dim, in fp32 (broadcasting)."""
-    z, mu, logvar = z.float(), mu.float(), logvar.float()
+    """log N(z; mu, diag(exp(logvar))) summed over the last dim (broadcasting), in fp32, or in fp64
+    when any input is fp64."""
+    z, mu, logvar = _at_least_fp32(z, mu, logvar)
     return -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * (-logvar).exp()).sum(-1)
 
 
 def log_standard_normal(z: Tensor) -> Tensor:
-    """log N(z; 0, I) summed over the last dim, in fp32."""
-    z = z.float()
+    """log N(z; 0, I) summed over the last dim, in fp32 (fp64 for fp64 input)."""
+    (z,) = _at_least_fp32(z)
     return -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
