@@ -71,9 +71,14 @@ def model_config(preset: Preset, decoder: str, latent: bool) -> Dict:
     s = preset.sizes
     if decoder == "lstm" and not latent:
         # fairseq's own lstm_lm, matched to the VAE encoder so that it can initialise it ("+ init")
-        return {"_name": "lstm_lm", "criterion": "elbo", "decoder_embed_dim": s["embed_dim"],
+        node = {"_name": "lstm_lm", "criterion": "elbo", "decoder_embed_dim": s["embed_dim"],
                 "decoder_hidden_size": s["encoder_hidden_dim"], "decoder_out_embed_dim": s["encoder_hidden_dim"],
                 "decoder_layers": 1, "dropout": 0.3}
+        if preset.adaptive_softmax_cutoff:
+            # lstm_lm builds its AdaptiveSoftmax only when its own `criterion` field says adaptive_loss; the
+            # criterion that trains it stays elbo, which scores adaptive outputs (modules/output_log_probs.py)
+            node.update(criterion="adaptive_loss", adaptive_softmax_cutoff=preset.adaptive_softmax_cutoff)
+        return node
     cnn = {"decoder_embed_dim": s["embed_dim"], "decoder_channels": s["channels"],
            "decoder_inner_channels": s["inner_channels"], "dropout": 0.1}
     if preset.adaptive_softmax_cutoff and decoder != "lstm":
