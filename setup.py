@@ -14,7 +14,7 @@ setup(
     install_requires=[
         "fairseq-fixed==0.12.3.1; python_version >= '3.11'",
         "fairseq==0.12.2; python_version < '3.11'",
-        "torch>=1.13",
+        "torch>=2.4",  # user_dir/__init__.py calls torch.serialization.add_safe_globals (torch 2.4)
         "hydra-core>=1.0.7",
         "sacremoses==0.1.1",
         "fastBPE==0.1.0",

@@ -2,6 +2,7 @@
 
     python scripts/reproduce.py --data DATA-BIN --preset cpu --out runs/reproduce/yahoo-cpu [--tables 2,3,4,5]
     python scripts/reproduce.py --out runs/reproduce/yahoo-cpu --report-only     # tables/figures from records
+    python scripts/reproduce.py --report-only --out runs/s1 runs/s2 --seeds-table seeds.md   # mean and spread
     python scripts/reproduce.py --preset cpu --write-configs                    # (re)write examples/configs/cpu
 
 Tables: 2 (language modelling), 3 (semi-supervised VAE per decoder), 4 (accuracy per number of
@@ -41,6 +42,7 @@ from user_dir.reproduction.records import (  # noqa: E402
 from user_dir.reproduction.tables import (  # noqa: E402
     latent_figure,
     nll_decomposition_figure,
+    seed_table_markdown,
     table2_markdown,
     table3_markdown,
     table4_markdown,
@@ -111,7 +113,7 @@ def train_run(args, preset, run, out: Path, data: Path, save: Path, position: st
 
 
 def run_grid(args, preset, grid):
-    out = Path(args.out)
+    out = Path(args.out[0])
     data = Path(args.data).resolve()
     if not (data / "dict.txt").exists():
         sys.exit(f"error: {data} is not a binarised data folder (no dict.txt); prepare it with "
@@ -195,7 +197,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="binarised corpus (DIR/data-bin of scripts/prepare_corpus.py)")
     p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
-    p.add_argument("--out", help="where runs and records go")
+    p.add_argument("--out", nargs="+", help="where runs and records go (one folder per seed; several folders "
+                   "only with --report-only)")
+    p.add_argument("--seeds-table", help="with --report-only and several --out folders (one per seed): write the "
+                   "across-seed table (mean ± half the spread of each run's test metrics) to this Markdown file")
     p.add_argument("--tables", default="2", help="comma-separated tables of the paper to run (2, 3, 4, 5; 5 "
                    "includes Fig. 3)")
     p.add_argument("--seed", type=int, default=1)
@@ -215,6 +220,10 @@ def main(argv=None):
         p.error(str(exc))
     if not args.out:
         p.error("--out is required")
+    if len(args.out) > 1 and not args.report_only:
+        p.error("training runs need exactly one --out folder")
+    if args.seeds_table and not args.report_only:
+        p.error("--seeds-table goes with --report-only")
     if not args.report_only:
         if not args.data:
             p.error("--data is required unless --report-only")
@@ -224,7 +233,11 @@ def main(argv=None):
                 p.error(f"unknown run names {sorted(unknown)}")
             grid = [r for r in grid if r.name in args.only]
         run_grid(args, preset, grid)
-    report(Path(args.out))
+    for out in args.out:
+        report(Path(out))
+    if args.seeds_table:
+        Path(args.seeds_table).write_text(seed_table_markdown([read_records(Path(out)) for out in args.out]))
+        print(Path(args.seeds_table).read_text())
 
 
 if __name__ == "__main__":

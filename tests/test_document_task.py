@@ -1,6 +1,8 @@
 """The text_vae task's document dataset: truncation is counted, labels are checked, errors are clear."""
 import shutil
 
+import numpy as np
+
 import pytest
 import torch
 from fairseq.data import Dictionary, data_utils
@@ -66,3 +68,18 @@ def test_context_window_is_refused(tiny_data):
         task.eval_lm_dataloader(ds, context_window=5)
 
 
+
+
+def test_score_split_with_max_docs_scores_the_first_documents(tiny_data, dictionary):
+    """The batch iterator is length-sorted; max_docs must still mean the first documents of the file."""
+    from helpers import build_text_vae
+    from user_dir.evaluation.document_bounds import score_split
+
+    task = make_task(tiny_data)
+    task.load_dataset("test")
+    sizes = np.asarray(task.dataset("test").sizes)
+    model = build_text_vae(dictionary)
+    result = score_split(model, task, "test", batch_size=4, iw_samples=0, max_docs=7)
+    assert result["documents"] == 7
+    assert result["tokens"] == int(sizes[:7].sum())  # words + </s> of documents 0..6
+    assert int(sizes[:7].sum()) != int(np.sort(sizes)[:7].sum()), "the tiny test split must tell the two apart"

@@ -182,3 +182,22 @@ def test_grid_has_the_papers_table2_rows():
     assert len(labels) == 15
     assert {"LSTM-LM", "LSTM-VAE", "LSTM-VAE + init", "VLCNN-VAE + init"} <= set(labels)
     assert all(Path(run.config_name).name == run.config_name for run in build_grid(PRESETS["cpu"], ["2"]))
+
+
+def test_seed_table_and_claims_judged_against_the_spread():
+    from user_dir.reproduction.tables import across_seeds, compare_runs, seed_table_markdown
+
+    def rec(name, seed, nll, kl=0.0, au=None):
+        return {"name": name, "label": name.upper(), "seed": seed,
+                "metrics": {"nll": nll, "kl": kl, "iw_nll": None, "mi": None, "active_units": au}}
+
+    seeds = [[rec("lm", 1, 410.0), rec("vae", 1, 407.0, 3.0, 5), rec("close", 1, 409.5)],
+             [rec("lm", 2, 411.0), rec("vae", 2, 408.0, 2.0, 7), rec("close", 2, 411.5)]]
+    stats = across_seeds(seeds)
+    assert stats["vae"]["nll"] == {"mean": 407.5, "spread": 1.0, "n": 2}
+    assert compare_runs(stats, "vae", "lm") == {"difference": 3.0, "spread": 1.0, "holds": True}
+    # 410.5 vs 410.5: no difference; and a difference inside the spread does not hold either
+    assert not compare_runs(stats, "close", "lm")["holds"]
+    assert not compare_runs(across_seeds(seeds[:1]), "vae", "lm")["holds"], "one seed never makes a claim"
+    table = seed_table_markdown(seeds)
+    assert "| VAE | 1, 2 | 407.50 ± 0.50 | 2.50 ± 0.50 | – | – | 6.00 ± 1.00 | – |" in table

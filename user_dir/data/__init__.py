@@ -1,3 +1,4 @@
 from .document_dataset import DocumentDataset
+from .first_documents import FirstDocuments
 
-__all__ = ["DocumentDataset"]
+__all__ = ["DocumentDataset", "FirstDocuments"]

@@ -5,6 +5,7 @@ from typing import Dict, Optional
 import torch
 
 from ..criterions.elbo import document_log_likelihood
+from ..data import FirstDocuments
 from ..modules import active_units, mutual_information
 
 
@@ -12,7 +13,8 @@ from ..modules import active_units, mutual_information
 def score_split(model, task, split: str, batch_size: int = 32, iw_samples: int = 500, iw_chunk: int = 50,
                 max_docs: Optional[int] = None) -> Dict[str, float]:
     """NLL (negative ELBO, one z sample and the analytic KL), its KL part, PPL, the
-    importance-weighted NLL with ``iw_samples`` samples, I(x; z) and active units.
+    importance-weighted NLL with ``iw_samples`` samples, I(x; z) and active units; of the first
+    ``max_docs`` documents of the split (file order) if given, else of all.
 
     NLLs are nats per document; PPL = exp(total NLL / total tokens), EOS counted
     (the same token count as fairseq-eval-lm). Models without a latent code
@@ -20,14 +22,14 @@ def score_split(model, task, split: str, batch_size: int = 32, iw_samples: int =
     """
     model.eval()
     dataset = task.dataset(split)
+    if max_docs is not None:
+        dataset = FirstDocuments(dataset, max_docs)  # the first documents of the file, not the shortest
     itr = task.get_batch_iterator(dataset=dataset, max_sentences=batch_size, ignore_invalid_inputs=False,
                                   seed=1).next_epoch_itr(shuffle=False)
     has_latent = hasattr(model, "encoder")
     totals = {"docs": 0, "tokens": 0, "rec": 0.0, "kl": 0.0, "iw": 0.0}
     mus, logvars = [], []
     for sample in itr:
-        if max_docs is not None and totals["docs"] >= max_docs:
-            break
         net_input = sample["net_input"]
         if has_latent:
             net_output = model(**net_input, return_bound_scores=False)

@@ -5,17 +5,10 @@ from typing import List, Optional
 
 from fairseq import utils
 from fairseq.dataclass import FairseqDataclass
-from fairseq.models import FairseqLanguageModel, register_model, register_model_architecture
+from fairseq.models import FairseqLanguageModel, register_model
 
 from ..modules import DilatedCNNDecoder
-
-# Table 1 of the paper: dilations per decoder (k = 3).
-DILATIONS = {
-    "scnn": "[1, 2, 4]",  # receptive field 15
-    "mcnn": "[1, 2, 4, 8, 16]",  # 63
-    "lcnn": "[1, 2, 4, 8, 16] * 2",  # 125
-    "vlcnn": "[1, 2, 4, 8, 16] * 3",  # 187
-}
+from .architectures import DILATIONS, register_architectures
 
 
 def parse_int_list(value: str, option: str) -> List[int]:
@@ -79,12 +72,4 @@ class DilatedCNNLanguageModel(FairseqLanguageModel):
         return cls(build_dilated_decoder(cfg, task.target_dictionary))
 
 
-def _set_dilations(name: str):
-    def arch(cfg):
-        cfg.decoder_dilations = getattr(cfg, "decoder_dilations", None) or DILATIONS[name]
-
-    return arch
-
-
-for _name in DILATIONS:
-    register_model_architecture("dilated_cnn_lm", f"dilated_cnn_lm_{_name}")(_set_dilations(_name))
+register_architectures("dilated_cnn_lm", DilatedCNNLMConfig, decoders=tuple(DILATIONS))

@@ -23,19 +23,18 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from fairseq.models import FairseqEncoder, register_model, register_model_architecture
+from fairseq.models import FairseqEncoder, register_model
 from torch import Tensor, nn
 
 from ..modules import GaussianPosterior, exponential_decay, log_normal_diag, log_standard_normal, reparameterize
 from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
-from .dilated_cnn_lm import DILATIONS
+from .architectures import register_architectures
 from .text_vae import (
     LatentVariableConfig,
     LatentVariableModel,
     build_document_encoder,
     build_latent_decoder,
     choose_latent,
-    latent_model_arch,
     targets_from_source,
 )
 
@@ -308,6 +307,4 @@ class SemiSupervisedVAE(LatentVariableModel):
         return scores, extra
 
 
-register_model_architecture("semisup_vae", "semisup_vae_lstm")(latent_model_arch("lstm", None))
-for _name in ("scnn", "mcnn", "lcnn", "vlcnn"):
-    register_model_architecture("semisup_vae", f"semisup_vae_{_name}")(latent_model_arch("cnn", DILATIONS[_name]))
+register_architectures("semisup_vae", SemiSupVAEConfig)

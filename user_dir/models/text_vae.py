@@ -6,7 +6,7 @@ from typing import Dict, List, Optional
 
 import torch
 from fairseq.dataclass import ChoiceEnum
-from fairseq.models import BaseFairseqModel, FairseqEncoder, register_model, register_model_architecture
+from fairseq.models import BaseFairseqModel, FairseqEncoder, register_model
 from torch import Tensor
 
 import logging
@@ -22,7 +22,8 @@ from ..modules import (
     reparameterize,
     target_log_probs,
 )
-from .dilated_cnn_lm import DILATIONS, DilatedCNNDecoderConfig, build_dilated_decoder
+from .architectures import register_architectures
+from .dilated_cnn_lm import DilatedCNNDecoderConfig, build_dilated_decoder
 
 logger = logging.getLogger(__name__)
 
@@ -313,17 +314,4 @@ class TextVAE(LatentVariableModel):
         return scores, extra
 
 
-def latent_model_arch(decoder_type: str, dilations: Optional[str]):
-    """An architecture function setting the decoder type (and the CNN's dilations) unless given."""
-
-    def arch(cfg):
-        cfg.decoder_type = getattr(cfg, "decoder_type", None) or decoder_type
-        if dilations is not None:
-            cfg.decoder_dilations = getattr(cfg, "decoder_dilations", None) or dilations
-
-    return arch
-
-
-register_model_architecture("text_vae", "text_vae_lstm")(latent_model_arch("lstm", None))
-for _name, _dilations in DILATIONS.items():
-    register_model_architecture("text_vae", f"text_vae_{_name}")(latent_model_arch("cnn", _dilations))
+register_architectures("text_vae", TextVAEConfig)

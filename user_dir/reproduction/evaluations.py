@@ -129,6 +129,6 @@ EVALUATIONS = {"bound": bound, "classification": classification, "qy_clustering"
 
 
 def evaluate(run: Run, ctx: Context) -> Dict:
-    """Scores ``run`` with its evaluation (torch seeded with 1, as for every run)."""
-    torch.manual_seed(1)
+    """Scores ``run`` with its evaluation, torch seeded with the run's seed (as its recorded command is)."""
+    torch.manual_seed(ctx.seed)
     return EVALUATIONS[run.evaluation](run, ctx)

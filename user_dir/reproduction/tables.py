@@ -117,27 +117,40 @@ def nll_decomposition_figure(records: List[Dict], out: Path) -> Optional[Path]:
     return out
 
 
+CURVE_PANELS = (("nll", "validation NLL bound (nats/doc)"), ("kl", "validation KL (nats/doc)"),
+                ("au", "validation active units"))
+
+
 def training_curves_figure(records: List[Dict], out: Path) -> Optional[Path]:
-    """Validation NLL bound (nats per document) against updates for every run that logged one."""
+    """Validation NLL bound, KL and active units against updates for every run that logged them (the
+    KL and AU panels show posterior collapse as it happens; runs without a latent code are left out
+    of those)."""
     from ..evaluation.training_log import read_training_log
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, axes = plt.subplots(1, len(CURVE_PANELS), figsize=(15, 4))
     drawn = 0
-    for r in records:
+    for i, r in enumerate(records):
         log = Path(r.get("train_log", ""))
         if not log.is_file():
             continue
         valid = [v for v in read_training_log(log)["valid"] if "nll" in v]
-        if valid:
-            ax.plot([v["num_updates"] for v in valid], [v["nll"] for v in valid], marker="o", label=r["label"])
-            drawn += 1
+        if not valid:
+            continue
+        drawn += 1
+        for ax, (key, _) in zip(axes, CURVE_PANELS):
+            points = [(v["num_updates"], v[key]) for v in valid if key in v]
+            if key != "nll" and not any(value for _, value in points):
+                continue  # a language model: KL 0, no latent units
+            if points:
+                ax.plot(*zip(*points), marker="o", markersize=3, color=f"C{i % 10}", label=r["label"])
     if not drawn:
         plt.close(fig)
         return None
-    ax.set_xlabel("updates")
-    ax.set_ylabel("validation NLL bound (nats/doc)")
-    ax.legend(fontsize=7, ncol=2)
+    for ax, (_, ylabel) in zip(axes, CURVE_PANELS):
+        ax.set_xlabel("updates")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -160,3 +173,51 @@ def latent_figure(records: List[Dict], out_dir: Path, out: Path) -> Optional[Pat
     title = f"Fig. 3 from {r['reads']}, PCA to 2-D (the paper trains a 2-D z):\n{latent['title']}"
     return scatter_by_label(latent["points"], latent["labels"], latent["names"], out, title, latent["xlabel"],
                             latent["ylabel"])
+
+
+SEED_METRICS = (("nll", "NLL"), ("kl", "KL"), ("iw_nll", "IW-NLL"), ("mi", "MI"), ("active_units", "AU"),
+                ("accuracy", "ACCU"))
+
+
+def seed_statistics(values: List[float]) -> Dict[str, float]:
+    """mean, spread (max - min) and n of one quantity over seeds."""
+    return {"mean": sum(values) / len(values), "spread": max(values) - min(values), "n": len(values)}
+
+
+def across_seeds(records_per_seed: List[List[Dict]]) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """{run name: {metric: seed_statistics}} over the folders (one per seed) that have the run."""
+    by_name: Dict[str, List[Dict]] = {}
+    for records in records_per_seed:
+        for r in records:
+            by_name.setdefault(r["name"], []).append(r)
+    out = {}
+    for name, rows in by_name.items():
+        out[name] = {"label": rows[0]["label"], "seeds": sorted(r["seed"] for r in rows)}
+        for key, _ in SEED_METRICS:
+            values = [r["metrics"][key] for r in rows if r["metrics"].get(key) is not None]
+            if values:
+                out[name][key] = seed_statistics([float(v) for v in values])
+    return out
+
+
+def seed_table_markdown(records_per_seed: List[List[Dict]]) -> str:
+    """One row per run: each test metric as mean ± half the spread over seeds (n seeds; max - min is
+    the spread a claim is judged against)."""
+    stats = across_seeds(records_per_seed)
+    rows = ["| run | seeds | " + " | ".join(label for _, label in SEED_METRICS) + " |",
+            "|---" * (len(SEED_METRICS) + 2) + "|"]
+    for name, row in stats.items():
+        cells = [f"{row[key]['mean']:.2f} ± {row[key]['spread'] / 2:.2f}" if key in row else "–"
+                 for key, _ in SEED_METRICS]
+        rows.append(f"| {row['label']} | {', '.join(map(str, row['seeds']))} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def compare_runs(stats: Dict, better: str, worse: str, metric: str = "nll") -> Dict[str, object]:
+    """Is ``better``'s mean ``metric`` better (lower; higher for accuracy) than ``worse``'s by more than the
+    larger seed spread of the two?
+    Returns the difference of means, that spread and ``holds`` (a claim needs at least 2 seeds on each side)."""
+    a, b = stats[better][metric], stats[worse][metric]
+    spread = max(a["spread"], b["spread"])
+    diff = (a["mean"] - b["mean"]) if metric == "accuracy" else (b["mean"] - a["mean"])
+    return {"difference": diff, "spread": spread, "holds": bool(min(a["n"], b["n"]) >= 2 and diff > spread)}
