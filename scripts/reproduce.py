@@ -83,6 +83,15 @@ def train(run, command, log_path: Path, position: str, max_update: int) -> None:
         sys.exit(f"error: {run.name} failed (exit {proc.returncode}); log {log_path}:\n{tail}")
 
 
+def training_finished(log_path: Path) -> bool:
+    """Did the last fairseq-train call logged in ``log_path`` end ("done training", after max-epoch,
+    max-update or early stopping)?"""
+    if not log_path.exists():
+        return False
+    last_call = log_path.read_text(errors="replace").rsplit("\n$ ", 1)[-1]
+    return "done training in " in last_call
+
+
 def checkpoint_of(out: Path, run_name: str, preset) -> Path:
     try:
         return finished_checkpoint(out, run_name, preset.name)
@@ -101,10 +110,14 @@ def train_run(args, preset, run, out: Path, data: Path, save: Path, position: st
         overrides.append(f"model.init_encoder_from={checkpoint_of(out, run.init_from, preset)}")
     command = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(cfg_file.parent), "--config-name",
                cfg_file.stem, *overrides]
-    resumed = (save / "checkpoint_last.pt").exists()
-    print(f"{position} {run.name}: {'resuming' if resumed else 'training'} ({run.label})", flush=True)
     started = time.time()
-    train(run, command, save / "fairseq.log", position, preset.max_update)
+    if training_finished(save / "fairseq.log"):
+        # e.g. the evaluation was interrupted: training again would restart fairseq's patience count
+        print(f"{position} {run.name}: training finished earlier, evaluating ({run.label})", flush=True)
+    else:
+        resumed = (save / "checkpoint_last.pt").exists()
+        print(f"{position} {run.name}: {'resuming' if resumed else 'training'} ({run.label})", flush=True)
+        train(run, command, save / "fairseq.log", position, preset.max_update)
     train_seconds = time.time() - started
     last = json.loads([line for line in (save / "train.log").read_text().splitlines() if '"epoch"' in line][-1])
     return {"command": " ".join(command), "config_file": str(cfg_file.relative_to(REPO)), "config": run.config,

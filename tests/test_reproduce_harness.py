@@ -201,3 +201,18 @@ def test_seed_table_and_claims_judged_against_the_spread():
     assert not compare_runs(across_seeds(seeds[:1]), "vae", "lm")["holds"], "one seed never makes a claim"
     table = seed_table_markdown(seeds)
     assert "| VAE | 1, 2 | 407.50 ± 0.50 | 2.50 ± 0.50 | – | – | 6.00 ± 1.00 | – |" in table
+
+
+def test_a_finished_training_is_not_resumed(tmp_path):
+    """An interrupted evaluation must not restart training (fairseq would reset its patience count)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproduce_script", REPO / "scripts" / "reproduce.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    log = tmp_path / "fairseq.log"
+    assert not script.training_finished(log)
+    log.write_text("$ fairseq-hydra-train a\n[x][fairseq_cli.train][INFO] - done training in 9.5 seconds\n")
+    assert script.training_finished(log)
+    log.write_text(log.read_text() + "$ fairseq-hydra-train a\nepoch 001\n")  # a later, interrupted call
+    assert not script.training_finished(log)
