@@ -3,6 +3,7 @@
     python scripts/reproduce.py --data DATA-BIN --preset cpu --out runs/reproduce/yahoo-cpu [--tables 2,3,4,5]
     python scripts/reproduce.py --out runs/reproduce/yahoo-cpu --report-only     # tables/figures from records
     python scripts/reproduce.py --report-only --out runs/s1 runs/s2 --seeds-table seeds.md   # mean and spread
+    python scripts/reproduce.py --out runs/s1 --export examples/results/x/seed1   # records to commit
     python scripts/reproduce.py --preset cpu --write-configs                    # (re)write examples/configs/cpu
 
 Tables: 2 (language modelling), 3 (semi-supervised VAE per decoder), 4 (accuracy per number of
@@ -33,6 +34,7 @@ from user_dir.reproduction.evaluations import Context, evaluate  # noqa: E402
 from user_dir.reproduction.grid import BUILDERS, build_grid, missing_dependencies  # noqa: E402
 from user_dir.reproduction.presets import PRESETS, get_preset  # noqa: E402
 from user_dir.reproduction.records import (  # noqa: E402
+    export_records,
     finished_checkpoint,
     is_done,
     read_records,
@@ -196,7 +198,7 @@ def report(out: Path) -> None:
     try:
         figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),
                    latent_figure(records, out, out / "fig3_latent.png"),
-                   training_curves_figure(records, out / "training_curves.png")]
+                   training_curves_figure(records, out / "training_curves.png", out)]
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     md += ["", "Figures: " + ", ".join(str(f.name) for f in figures if f is not None), "", "Commands:", ""]
@@ -221,6 +223,8 @@ def main(argv=None):
     p.add_argument("--write-configs", action="store_true",
                    help="write examples/configs/<preset>/*.yaml of every table and exit")
     p.add_argument("--report-only", action="store_true", help="only rebuild tables and figures from records")
+    p.add_argument("--export", help="copy the finished records of --out (with compact training logs, no "
+                   "checkpoints) to this folder, e.g. a results folder to commit, and exit")
     args = p.parse_args(argv)
     preset = get_preset(args.preset)
     if args.write_configs:  # every table's, whatever --tables says
@@ -233,6 +237,10 @@ def main(argv=None):
         p.error(str(exc))
     if not args.out:
         p.error("--out is required")
+    if args.export:
+        for path in export_records(Path(args.out[0]), Path(args.export)):
+            print(path)
+        return
     if len(args.out) > 1 and not args.report_only:
         p.error("training runs need exactly one --out folder")
     if args.seeds_table and not args.report_only:

@@ -216,3 +216,22 @@ def test_a_finished_training_is_not_resumed(tmp_path):
     assert script.training_finished(log)
     log.write_text(log.read_text() + "$ fairseq-hydra-train a\nepoch 001\n")  # a later, interrupted call
     assert not script.training_finished(log)
+
+
+def test_export_keeps_records_and_epoch_metrics_only(tmp_path):
+    from user_dir.reproduction.records import export_records, read_records, training_log_of, write_record
+
+    out, dest = tmp_path / "runs", tmp_path / "results"
+    log = out / "table2" / "scnn_vae" / "train.log"
+    log.parent.mkdir(parents=True)
+    valid = '{"epoch": 1, "valid_loss": "5", "valid_nll": "5", "valid_kl": "1", "valid_au": "3", "valid_num_updates": "9"}'
+    inner = '{"epoch": 1, "update": 0.5, "loss": "7", "train_wall": "3", "num_updates": "5"}'
+    log.write_text("\n".join([inner, valid, valid, "checkpoint saved"]) + "\n")
+    (log.parent / "checkpoint_best.pt").write_bytes(b"x")
+    write_record(out, "table2/scnn_vae", {"name": "table2/scnn_vae", "status": "done", "train_log": str(log)})
+    export_records(out, dest)
+    exported = dest / "table2" / "scnn_vae"
+    assert sorted(p.name for p in exported.iterdir()) == ["record.json", "train.log"]
+    assert (exported / "train.log").read_text() == valid + "\n"
+    log.unlink()
+    assert training_log_of(dest, read_records(dest)[0]) == exported / "train.log"

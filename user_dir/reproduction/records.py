@@ -4,6 +4,7 @@ import json
 import platform
 import subprocess
 from pathlib import Path
+import shutil
 from typing import Dict, List
 
 RECORD_FILE = "record.json"
@@ -61,3 +62,32 @@ def finished_checkpoint(out: Path, run_name: str, preset_name: str) -> Path:
         raise ValueError(f"{checkpoint} is missing although {run_name} is recorded as done: delete {path} and "
                          f"run {run_name} again")
     return checkpoint
+
+
+COMPACT_LOG = "train.log"
+
+
+def export_records(out: Path, dest: Path) -> List[Path]:
+    """Copies every finished record under ``out`` to ``dest`` (same layout), with its run's epoch-level
+    training and validation metric lines (deduplicated) as ``train.log`` beside it, and the files the
+    record names (e.g. Fig. 3's points): what a results folder commits instead of checkpoints."""
+    copied = []
+    for record in read_records(out):
+        src_dir, dst_dir = Path(out) / record["name"], Path(dest) / record["name"]
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src_dir / RECORD_FILE, dst_dir / RECORD_FILE)
+        for name in record.get("files", {}).values():
+            shutil.copy2(src_dir / name, dst_dir / name)
+        log = Path(record.get("train_log", ""))
+        if log.is_file():
+            lines = list(dict.fromkeys(line for line in log.read_text(errors="replace").splitlines()
+                                       if '"valid_loss"' in line or '"train_loss"' in line))
+            (dst_dir / COMPACT_LOG).write_text("\n".join(lines) + "\n")
+        copied.append(dst_dir)
+    return copied
+
+
+def training_log_of(out: Path, record: Dict) -> Path:
+    """The run's fairseq log: where training wrote it, or the compact copy next to an exported record."""
+    log = Path(record.get("train_log", ""))
+    return log if log.is_file() else Path(out) / record["name"] / COMPACT_LOG

@@ -121,17 +121,18 @@ CURVE_PANELS = (("nll", "validation NLL bound (nats/doc)"), ("kl", "validation K
                 ("au", "validation active units"))
 
 
-def training_curves_figure(records: List[Dict], out: Path) -> Optional[Path]:
+def training_curves_figure(records: List[Dict], out: Path, out_dir: Optional[Path] = None) -> Optional[Path]:
     """Validation NLL bound, KL and active units against updates for every run that logged them (the
     KL and AU panels show posterior collapse as it happens; runs without a latent code are left out
     of those)."""
     from ..evaluation.training_log import read_training_log
+    from .records import training_log_of
 
     plt = pyplot()
     fig, axes = plt.subplots(1, len(CURVE_PANELS), figsize=(15, 4))
     drawn = 0
     for i, r in enumerate(records):
-        log = Path(r.get("train_log", ""))
+        log = training_log_of(out_dir if out_dir is not None else out.parent, r)
         if not log.is_file():
             continue
         valid = [v for v in read_training_log(log)["valid"] if "nll" in v]
