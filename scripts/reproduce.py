@@ -110,6 +110,7 @@ def train_run(args, preset, run, out: Path, data: Path, save: Path, position: st
                  f"common.log_file={save / 'train.log'}"]
     if run.init_from:
         overrides.append(f"model.init_encoder_from={checkpoint_of(out, run.init_from, preset)}")
+    overrides += args.override or []
     command = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(cfg_file.parent), "--config-name",
                cfg_file.stem, *overrides]
     started = time.time()
@@ -123,6 +124,7 @@ def train_run(args, preset, run, out: Path, data: Path, save: Path, position: st
     train_seconds = time.time() - started
     last = json.loads([line for line in (save / "train.log").read_text().splitlines() if '"epoch"' in line][-1])
     return {"command": " ".join(command), "config_file": str(cfg_file.relative_to(REPO)), "config": run.config,
+            "overrides": args.override or [],
             "updates": int(float(last.get("train_num_updates", last.get("num_updates", 0)))),
             "train_seconds_this_sitting": round(train_seconds, 1), "train_log": str(save / "train.log")}
 
@@ -220,6 +222,9 @@ def main(argv=None):
                    "includes Fig. 3)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--only", nargs="*", help="run only these run names (e.g. table2/scnn_vae)")
+    p.add_argument("--override", nargs="*", help="Hydra overrides added to every training run of this call, "
+                   "one factor against the preset (e.g. criterion.kl_anneal_updates=3200); recorded in each "
+                   "record's command and 'overrides'. Use a --out of its own")
     p.add_argument("--write-configs", action="store_true",
                    help="write examples/configs/<preset>/*.yaml of every table and exit")
     p.add_argument("--report-only", action="store_true", help="only rebuild tables and figures from records")
