@@ -1,8 +1,8 @@
 """Reconstruct documents, sample from the prior, or interpolate between two documents
 in latent space with a trained ``text_vae`` checkpoint (paper Sec. 2; Bowman et al. 2015).
 
-    python scripts/generate_vae.py --path CKPT --data DATA-BIN reconstruct --num 3 [--beam 5]
-    python scripts/generate_vae.py --path CKPT --data DATA-BIN prior --num 5 [--sampling]
+    python scripts/generate_vae.py --path CKPT --data DATA-BIN [--beam 5] reconstruct --num 3
+    python scripts/generate_vae.py --path CKPT --data DATA-BIN [--sampling] prior --num 5
     python scripts/generate_vae.py --path CKPT --data DATA-BIN interpolate --indices 0 1 --steps 5
 
 Reconstructions and prior samples are also available through fairseq-generate with

@@ -46,3 +46,12 @@ def topic_corpus_splits(sizes=(3000, 300, 300), seed: int = 1) -> Dict[str, List
         splits[split] = [Document(text, line, label, source=f"<synthetic {split}>", label_source=f"<synthetic {split}>")
                          for line, (text, label) in enumerate(zip(docs, labels), 1)]
     return splits
+
+
+def topic_share(text: str, topic_vocab: List[str]) -> float:
+    """Fraction of the words of ``text`` that are in one topic's word list (0 for an empty text). A
+    document of that topic has about topic_share + (1 - topic_share) * topic_words / vocabulary
+    (0.55 by default); text unrelated to the topic about topic_words / vocabulary (0.1)."""
+    words = text.split()
+    vocab = set(topic_vocab)
+    return sum(w in vocab for w in words) / len(words) if words else 0.0
