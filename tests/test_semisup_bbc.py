@@ -9,7 +9,8 @@ BBC_TOPICS = {"business", "entertainment", "politics", "sports", "tech"}
 def test_semisupervised_vae_on_bbc(bbc_data, tmp_path):
     proc = run_cli("fairseq-train", bbc_data, "--user-dir", "user_dir", "--cpu", "--task", "semisupervised_vae",
                    "--num-labelled", "100", "--labelled-seed", "1", "--arch", "semisup_vae_scnn", *TINY_VAE_CLI,
-                   "--criterion", "semisupervised_elbo", "--alpha", "5", "--optimizer", "adam", "--lr", "0.003",
+                   "--criterion", "semisupervised_elbo", "--alpha", "5", "--labelled-fraction", "0.1",
+                   "--optimizer", "adam", "--lr", "0.003",
                    "--batch-size", "16", "--max-update", "4", "--max-valid-steps", "2", "--max-doc-tokens", "100",
                    "--log-format", "simple", "--log-interval", "1", "--no-save", "--seed", "1")
     log = proc.stdout + proc.stderr

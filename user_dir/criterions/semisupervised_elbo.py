@@ -49,8 +49,11 @@ MAX_LOGGED_CLASSES = 64
 @dataclass
 class SemiSupervisedElboConfig(KLAnnealingConfig):
     alpha: float = field(
-        default=1.0,
-        metadata={"help": "weight of the discriminative term alpha * log q(y|x) per labelled document"},
+        default=10.0,
+        metadata={"help": "weight of the discriminative term alpha * log q(y|x) per labelled document (the paper "
+                  "gives none). 10 with --labelled-fraction 0.5 had the best validation accuracy of alpha "
+                  "{1, 10, 100} x fraction {0.1, 0.3, 0.5} on the synthetic topic corpus (N = 100, 2 seeds): 86 %, "
+                  "against 49 % for alpha 1 with fraction 0.1, where q(y|x) barely learns"},
     )
     unlabelled_bound: ChoiceEnum(["gumbel", "exact"]) = field(
         default="gumbel",

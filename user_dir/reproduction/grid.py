@@ -122,11 +122,14 @@ def semisup_config(preset: Preset, decoder: str, num_labelled: int, init: bool =
                    kl_y_floor: float = 0.0) -> Dict:
     """A semi-supervised VAE (paper Sec. 2.4: ``semisup_vae`` + ``semisupervised_elbo``) with N labelled
     training documents; N = 0 is unsupervised clustering (Eq. 5, ``kl_y_floor``), selected by validation
-    NLL (-U(x)) since its clusters carry no label names, otherwise by validation accuracy. alpha, the
-    labelled fraction and the Gumbel temperature are the criterion's / task's / model's defaults."""
+    NLL (-U(x)) since its clusters carry no label names, otherwise by validation accuracy. alpha and the
+    labelled fraction are the preset's; the Gumbel temperature is the model's default."""
     cfg = _base_config(preset)
     cfg["task"].update(_name="semisupervised_vae", num_labelled=num_labelled)
     cfg["criterion"]["_name"] = "semisupervised_elbo"
+    if num_labelled:
+        cfg["task"]["labelled_fraction"] = preset.labelled_fraction
+        cfg["criterion"]["alpha"] = preset.semisup_alpha
     if kl_y_floor:
         cfg["criterion"]["kl_y_floor"] = kl_y_floor
     cfg["model"] = dict(model_config(preset, decoder, latent=True), _name="semisup_vae")
