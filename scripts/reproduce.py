@@ -50,6 +50,7 @@ from user_dir.reproduction.tables import (  # noqa: E402
     table4_markdown,
     table5_markdown,
     training_curves_figure,
+    validation_markdown,
 )
 
 CONFIG_DIR = REPO / "examples" / "configs"
@@ -197,6 +198,8 @@ def report(out: Path) -> None:
     for table, title, markdown in SECTIONS:
         if any(r["table"] == table for r in records):
             md += [f"## {title}", "", markdown(records)]
+    md += ["## Validation (best bound of each trained run: its checkpoint_best.pt)", "",
+           validation_markdown(records, out)]
     try:
         figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),
                    latent_figure(records, out, out / "fig3_latent.png"),

@@ -235,3 +235,16 @@ def test_export_keeps_records_and_epoch_metrics_only(tmp_path):
     assert (exported / "train.log").read_text() == valid + "\n"
     log.unlink()
     assert training_log_of(dest, read_records(dest)[0]) == exported / "train.log"
+
+
+def test_validation_table_reports_the_best_bound_and_when_training_stopped(tmp_path):
+    from user_dir.reproduction.tables import validation_markdown
+
+    log = tmp_path / "table2" / "scnn_vae" / "train.log"
+    log.parent.mkdir(parents=True)
+    line = '{{"epoch": {e}, "valid_loss": "1", "valid_nll": "{n}", "valid_kl": "{k}", "valid_au": "{a}", ' \
+           '"valid_mi_ub": "0.5", "valid_num_updates": "{u}"}}'
+    log.write_text("\n".join(line.format(e=e, n=n, k=k, a=a, u=250 * e)
+                             for e, n, k, a in ((1, 420, 3.0, 4), (2, 410.5, 2.5, 3), (3, 411, 2.0, 3))) + "\n")
+    table = validation_markdown([{"name": "table2/scnn_vae", "label": "SCNN-VAE", "train_log": "gone"}], tmp_path)
+    assert "| SCNN-VAE | 410.50 (2.50) | 3 | 0.50 | 500 | 750 |" in table

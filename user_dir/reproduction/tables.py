@@ -222,3 +222,35 @@ def compare_runs(stats: Dict, better: str, worse: str, metric: str = "nll") -> D
     spread = max(a["spread"], b["spread"])
     diff = (a["mean"] - b["mean"]) if metric == "accuracy" else (b["mean"] - a["mean"])
     return {"difference": diff, "spread": spread, "holds": bool(min(a["n"], b["n"]) >= 2 and diff > spread)}
+
+
+def best_validation(log: Path) -> Optional[Dict[str, float]]:
+    """The validation with the lowest NLL bound in a fairseq log (what checkpoint_best.pt holds): its nll,
+    kl, au, mi_ub (where logged) and num_updates, plus the last update trained; None without validations."""
+    from ..evaluation.training_log import read_training_log
+
+    valid = [v for v in read_training_log(log)["valid"] if "nll" in v]
+    if not valid:
+        return None
+    best = min(valid, key=lambda v: v["nll"])
+    out = {key: best[key] for key in ("nll", "kl", "au", "mi_ub", "num_updates") if key in best}
+    out["last_update"] = max(v["num_updates"] for v in valid)
+    return out
+
+
+def validation_markdown(records: List[Dict], out_dir: Path) -> str:
+    """Each trained run's best validation bound (the number runs are compared and chosen on), with its KL,
+    active units and I(x; z) bound at that validation, and when training stopped."""
+    from .records import training_log_of
+
+    rows = ["| run | valid NLL (KL) | AU | MI bound | best at update | stopped at |", "|---|---|---|---|---|---|"]
+    for r in records:
+        log = training_log_of(out_dir, r)
+        best = best_validation(log) if log.is_file() else None
+        if best is None:
+            continue
+        au = f"{int(best['au'])}" if "au" in best else "–"
+        mi = f"{best['mi_ub']:.2f}" if "mi_ub" in best else "–"
+        rows.append(f"| {r['label']} | {best['nll']:.2f} ({best.get('kl', 0.0):.2f}) | {au} | {mi} "
+                    f"| {int(best['num_updates'])} | {int(best['last_update'])} |")
+    return "\n".join(rows) + "\n"
