@@ -109,3 +109,21 @@ def test_bad_dilations_are_reported():
         parse_int_list("[1, 0]", "decoder_dilations")
     with pytest.raises(ValueError, match="decoder-dilations"):
         parse_int_list("[1, 2", "decoder_dilations")
+
+
+@pytest.mark.parametrize("kernel_size, dilation", [(3, 1), (3, 4), (2, 3), (1, 1)])
+def test_fused_convolution_matches_conv1d_forward_and_backward(kernel_size, dilation):
+    """The fused time-major taps (and their hand-written backward) against F.conv1d, in float64."""
+    from user_dir.modules import CausalDilatedConv1d
+
+    torch.manual_seed(0)
+    conv = CausalDilatedConv1d(5, 4, kernel_size, dilation).double()
+    x = torch.randn(3, 11, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(conv, (x,), eps=1e-6, atol=1e-8)
+    fused, reference = conv(x), conv.reference_forward(x)
+    assert torch.allclose(fused, reference, atol=1e-12)
+    grad = torch.randn_like(fused)
+    fused_grads = torch.autograd.grad(fused, [x, conv.proj.weight, conv.proj.bias], grad)
+    reference_grads = torch.autograd.grad(reference, [x, conv.proj.weight, conv.proj.bias], grad)
+    for a, b in zip(fused_grads, reference_grads):
+        assert torch.allclose(a, b, atol=1e-12)

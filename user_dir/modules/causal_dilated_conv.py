@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional
 
 import torch
+import torch.nn.functional as F
 from fairseq.incremental_decoding_utils import with_incremental_state
 from torch import Tensor, nn
 
@@ -125,6 +126,13 @@ class CausalDilatedConv1d(nn.Module):
         """x: (B, T, C_in) -> (B, T, C_out)."""
         y = self.forward_time_major(x.transpose(0, 1), incremental_state)
         return y.transpose(0, 1)
+
+    def reference_forward(self, x: Tensor) -> Tensor:
+        """The same convolution with ``torch.nn.functional.conv1d`` (left padding (k-1)*d, dilation d):
+        x (B, T, C_in) -> (B, T, C_out). Slow; the fused path is tested against it."""
+        weight = self.proj.weight.view(self.out_channels, self.kernel_size, self.in_channels).transpose(1, 2)
+        y = F.conv1d(F.pad(x.transpose(1, 2), (self.context, 0)), weight, self.proj.bias, dilation=self.dilation)
+        return y.transpose(1, 2)
 
     def forward_time_major(
         self,
