@@ -10,7 +10,9 @@ from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from ..modules import (
     active_units_from_moments,
     cyclical_schedule,
+    free_bits_kl,
     gaussian_kl,
+    gaussian_kl_per_dim,
     latent_moments,
     linear_schedule,
     mutual_information_upper_bound,
@@ -63,11 +65,8 @@ class KLAnnealing:
         return linear_schedule(self.num_updates, c.kl_weight_start, c.kl_weight_end, c.kl_anneal_updates)
 
     def kl_penalty(self, mu, logvar, training: bool) -> torch.Tensor:
-        """Summed over the batch: sum_b KL_b, or with free bits B * sum_j max(lambda, mean_b KL_bj)."""
-        per_dim = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
-        if training and self.cfg.free_bits > 0:
-            return mu.size(0) * per_dim.mean(0).clamp(min=self.cfg.free_bits).sum()
-        return per_dim.sum()
+        """Summed over the batch: sum_b KL_b, or in training with free bits ``free_bits_kl``."""
+        return free_bits_kl(gaussian_kl_per_dim(mu, logvar), self.cfg.free_bits if training else 0.0)
 
 
 def document_log_likelihood(model, net_output, sample) -> torch.Tensor:

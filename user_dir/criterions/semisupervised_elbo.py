@@ -40,6 +40,7 @@ from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum
 
+from ..modules import free_bits_kl
 from ..modules.gumbel import categorical_entropy, categorical_kl_to_uniform, clamped_kl
 from .elbo import KLAnnealing, KLAnnealingConfig
 
@@ -67,13 +68,6 @@ class SemiSupervisedElboConfig(KLAnnealingConfig):
     kl_y_floor_mode: ChoiceEnum(["document", "batch"]) = field(
         default="document", metadata={"help": "clamp each document's KL_y (default) or the batch mean"}
     )
-
-
-def z_kl_penalty(kl_dims: torch.Tensor, free_bits: float, training: bool) -> torch.Tensor:
-    """Batch sum of KL(q(z|x,y)||p(z)); with free bits B * sum_j max(lambda, mean_b KL_bj) (as in ``elbo``)."""
-    if training and free_bits > 0 and kl_dims.size(0) > 0:
-        return kl_dims.size(0) * kl_dims.mean(0).clamp(min=free_bits).sum()
-    return kl_dims.sum()
 
 
 @register_criterion("semisupervised_elbo", dataclass=SemiSupervisedElboConfig)
@@ -109,7 +103,7 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
         clf_nll = -log_qy[lab].gather(-1, label[lab].unsqueeze(-1)).squeeze(-1) if lab.any() \
             else log_qy.new_zeros(0)
 
-        loss = (-terms["rec"].sum() + beta * z_kl_penalty(terms["kl_z_dims"], self.cfg.free_bits, training)
+        loss = (-terms["rec"].sum() + beta * free_bits_kl(terms["kl_z_dims"], self.cfg.free_bits if training else 0.0)
                 + kl_y_term.sum() + self.cfg.alpha * clf_nll.sum())
 
         neg_elbo_y = -terms["elbo_y"]  # -L(x, y), or its q-expectation

@@ -26,7 +26,14 @@ import torch.nn.functional as F
 from fairseq.models import FairseqEncoder, register_model
 from torch import Tensor, nn
 
-from ..modules import GaussianPosterior, exponential_decay, log_normal_diag, log_standard_normal, reparameterize
+from ..modules import (
+    GaussianPosterior,
+    exponential_decay,
+    gaussian_kl_per_dim,
+    log_normal_diag,
+    log_standard_normal,
+    reparameterize,
+)
 from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
 from .architectures import register_architectures
 from .text_vae import (
@@ -192,7 +199,7 @@ class SemiSupervisedVAE(LatentVariableModel):
         z = reparameterize(mu, logvar)
         net_output = self.decoder(src_tokens[doc], latent=torch.cat([z, y.to(z.dtype)], dim=-1))
         rec = self.document_reconstruction(net_output, target[doc])
-        kl_dims = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
+        kl_dims = gaussian_kl_per_dim(mu, logvar)
         return rec, kl_dims, mu
 
     def document_terms(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor] = None,

@@ -28,14 +28,27 @@ class GaussianPosterior(nn.Module):
         return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
 
 
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) = 1/2 sum_j (mu_j^2 + e^{logvar_j} - 1 - logvar_j).
+def gaussian_kl_per_dim(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu_j, exp(logvar_j)) || N(0, 1)) = 1/2 (mu_j^2 + e^{logvar_j} - 1 - logvar_j) per dimension.
 
     (Kingma & Welling 2013, App. B; the KL term of Yang et al. 2017, Eq. 3.)
-    (..., D) -> (...), in fp32.
+    (..., D) -> (..., D), in fp32 (fp64 for fp64 input).
     """
     mu, logvar = _at_least_fp32(mu, logvar)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(q(z|x) || p(z)) of a diagonal Gaussian to N(0, I): ``gaussian_kl_per_dim`` summed, (..., D) -> (...)."""
+    return gaussian_kl_per_dim(mu, logvar).sum(-1)
+
+
+def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
+    """The KL term of a batch under free bits (Kingma et al. 2016; later work, not the paper's):
+    B * sum_j max(lambda, mean_b KL_bj) for kl_per_dim (B, D); lambda = 0 gives sum_b KL_b."""
+    if free_bits > 0 and kl_per_dim.size(0) > 0:
+        return kl_per_dim.size(0) * kl_per_dim.mean(0).clamp(min=free_bits).sum()
+    return kl_per_dim.sum()
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, num_samples: int = 0) -> Tensor:
