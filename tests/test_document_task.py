@@ -81,5 +81,6 @@ def test_score_split_with_max_docs_scores_the_first_documents(tiny_data, diction
     model = build_text_vae(dictionary)
     result = score_split(model, task, "test", batch_size=4, iw_samples=0, max_docs=7)
     assert result["documents"] == 7
+    assert 0 <= result["mi_ub"] <= result["kl"] + 1e-6  # I(x; z) <= E KL(q(z|x) || p(z))
     assert result["tokens"] == int(sizes[:7].sum())  # words + </s> of documents 0..6
     assert int(sizes[:7].sum()) != int(np.sort(sizes)[:7].sum()), "the tiny test split must tell the two apart"
