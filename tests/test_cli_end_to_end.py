@@ -128,3 +128,13 @@ def test_lstm_lm_baseline_and_encoder_init(tiny_data, tmp_path):
                           atol=1e-6)
     assert torch.allclose(vae_state["encoder.reader.embed_tokens.weight"], lm_state["decoder.embed_tokens.weight"],
                           atol=1e-6)
+
+
+def test_annealed_kl_with_loss_as_checkpoint_metric_warns(tiny_data, tmp_path):
+    common = ["--task", "text_vae", "--arch", "text_vae_scnn", *TINY_VAE_CLI, "--criterion", "elbo",
+              "--kl-anneal-updates", "10", "--max-update", "1", "--no-save", *TRAIN]
+    warned = run_cli("fairseq-train", tiny_data, *common, "--best-checkpoint-metric", "loss",
+                     "--save-dir", tmp_path / "a")
+    quiet = run_cli("fairseq-train", tiny_data, *common, "--best-checkpoint-metric", "nll", "--save-dir", tmp_path / "b")
+    assert "use --best-checkpoint-metric nll" in warned.stdout + warned.stderr
+    assert "use --best-checkpoint-metric nll" not in quiet.stdout + quiet.stderr

@@ -1,4 +1,5 @@
 """``elbo`` criterion: annealed negative ELBO of a document VAE (Yang et al. 2017, Eq. 3, Sec. 3.2)."""
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -6,6 +7,7 @@ import torch
 from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
+from omegaconf import II
 
 from ..modules import (
     active_units_from_moments,
@@ -18,6 +20,8 @@ from ..modules import (
     mutual_information_upper_bound,
     target_log_probs,
 )
+
+logger = logging.getLogger(__name__)
 
 MOMENT_PREFIX = "_latent_"  # logging keys of summed latent moments (a leading "_" hides them from the log)
 
@@ -39,6 +43,7 @@ class KLAnnealingConfig(FairseqDataclass):
         metadata={"help": "later work (Kingma et al. 2016): per latent dimension, the batch-mean KL below this many "
                   "nats is not penalised; 0 = off. Only the training objective changes, never the reported bound"},
     )
+    best_checkpoint_metric: str = II("checkpoint.best_checkpoint_metric")
 
 
 @dataclass
@@ -52,6 +57,11 @@ class KLAnnealing:
     def __init__(self, cfg: KLAnnealingConfig):
         self.cfg = cfg
         self.num_updates = 0
+        annealed = cfg.kl_anneal_updates > 0 and cfg.kl_weight_start != cfg.kl_weight_end
+        if annealed and getattr(cfg, "best_checkpoint_metric", None) == "loss":
+            logger.warning("the KL weight is annealed, so the training loss of different updates weighs the KL "
+                           "differently and --best-checkpoint-metric loss picks checkpoints by a moving target: "
+                           "use --best-checkpoint-metric nll (the unweighted bound)")
 
     def set_num_updates(self, num_updates: int):
         self.num_updates = num_updates
