@@ -18,7 +18,7 @@ def fake_task(dictionary):
 
 
 def build_text_vae(dictionary, arch="text_vae_scnn", **overrides):
-    from user_dir.models.dilated_cnn_lm import DILATIONS
+    from user_dir.models.architectures import DILATIONS
     from user_dir.models.text_vae import TextVAE, TextVAEConfig
 
     name = arch.split("_")[-1]

@@ -108,7 +108,7 @@ def test_kl_weight_resumes_from_checkpoint(tiny_data, tmp_path):
 
 def test_lstm_lm_baseline_and_encoder_init(tiny_data, tmp_path):
     """fairseq's own lstm_lm (sizes matched to the encoder) loads in eval-lm, and '+ init' copies it."""
-    from user_dir.models.text_vae import load_lstm_lm_state
+    from user_dir.models.components import load_lstm_lm_state
 
     lm = tmp_path / "lstm_lm"
     run_cli("fairseq-train", tiny_data, "--task", "text_vae", "--arch", "lstm_lm", "--decoder-embed-dim", "16",

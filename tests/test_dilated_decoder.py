@@ -3,7 +3,8 @@ import pytest
 import torch
 from fairseq.data import Dictionary
 
-from user_dir.models.dilated_cnn_lm import DILATIONS, parse_int_list
+from user_dir.models.architectures import DILATIONS
+from user_dir.models.components import parse_int_list
 from user_dir.modules import DilatedCNNDecoder
 from user_dir.modules.dilated_cnn_decoder import receptive_field
 

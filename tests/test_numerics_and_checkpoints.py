@@ -33,7 +33,8 @@ def test_bf16_autocast_forward_backward_is_finite(tiny_data, arch):
 
 
 def test_bf16_autocast_dilated_lm_is_finite(tiny_data):
-    from user_dir.models.dilated_cnn_lm import DILATIONS, DilatedCNNLanguageModel, DilatedCNNLMConfig
+    from user_dir.models.architectures import DILATIONS
+    from user_dir.models.dilated_cnn_lm import DilatedCNNLanguageModel, DilatedCNNLMConfig
     from helpers import TINY_DECODER, fake_task
 
     d, batch = first_batch(tiny_data, split="train", n=8)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from helpers import TINY_VAE
 from user_dir.criterions.semisupervised_elbo import SemiSupervisedElboConfig, SemiSupervisedElboCriterion
-from user_dir.models.dilated_cnn_lm import DILATIONS
+from user_dir.models.architectures import DILATIONS
 from user_dir.models.semisup_vae import SemiSupervisedVAE, SemiSupVAEConfig
 from user_dir.modules import exponential_decay
 from user_dir.modules.gumbel import categorical_kl_to_uniform, clamped_kl, gumbel_softmax
@@ -166,7 +166,7 @@ def test_eval_scores_sum_to_the_unlabelled_bound(dictionary):
     model = build_semisup(dictionary).eval()
     src, lengths = random_docs(dictionary, [6, 9, 4])
     d = dictionary
-    from user_dir.models.text_vae import targets_from_source
+    from user_dir.models.components import targets_from_source
 
     target = targets_from_source(src, lengths, d.eos(), d.pad())
     batch = {"net_input": {"src_tokens": src, "src_lengths": lengths}, "target": target,
@@ -184,7 +184,7 @@ def test_eval_scores_sum_to_the_unlabelled_bound(dictionary):
 def test_importance_weighted_bound_over_labels_is_finite_and_close(dictionary, label_sensitive_model):
     model = label_sensitive_model
     src, lengths = random_docs(dictionary, [6, 11], seed=1)
-    from user_dir.models.text_vae import targets_from_source
+    from user_dir.models.components import targets_from_source
 
     target = targets_from_source(src, lengths, dictionary.eos(), dictionary.pad())
     torch.manual_seed(0)
@@ -233,7 +233,7 @@ def test_criterion_applies_the_floor_only_in_training(dictionary):
     torch.manual_seed(0)
     model = build_semisup(dictionary)
     src, lengths = random_docs(dictionary, [6, 9, 4, 7])
-    from user_dir.models.text_vae import targets_from_source
+    from user_dir.models.components import targets_from_source
 
     sample = {"net_input": {"src_tokens": src, "src_lengths": lengths},
               "target": targets_from_source(src, lengths, dictionary.eos(), dictionary.pad()),

@@ -7,7 +7,7 @@ from fairseq.sequence_scorer import SequenceScorer
 
 from helpers import build_text_vae
 from user_dir.criterions.elbo import ElboCriterion, ElboCriterionConfig
-from user_dir.models.text_vae import targets_from_source
+from user_dir.models.components import targets_from_source
 from user_dir.modules import (
     cyclical_schedule,
     gaussian_kl,
@@ -188,14 +188,14 @@ def test_batched_and_looped_iw_agree(trained_vae, tiny_data):
 def test_blockwise_reconstruction_equals_full_log_softmax(tiny_data, monkeypatch, arch, extra):
     """``reconstruction`` (output layer in blocks of rows, scored positions only) gives the same
     log p(x|z) as the full (B, T, V) log-softmax, with padded documents and several blocks."""
-    import user_dir.models.text_vae as text_vae
+    import user_dir.models.components as components
 
     d, batch = first_batch(tiny_data, n=6)
     torch.manual_seed(0)
     model = build_text_vae(d, arch=arch, **extra).eval()
     src, tgt = batch["net_input"]["src_tokens"], batch["target"]
     assert tgt.eq(d.pad()).any(), "the batch should hold documents of different lengths"
-    monkeypatch.setattr(text_vae, "CPU_LOGITS_PER_BLOCK", 17 * len(d))  # blocks of 17 rows
+    monkeypatch.setattr(components, "CPU_LOGITS_PER_BLOCK", 17 * len(d))  # blocks of 17 rows
     with torch.no_grad():
         z = torch.randn(src.size(0), model.cfg.latent_dim)
         _, full = model.reconstruction_and_lprobs(model.decoder(src, latent=z), tgt)

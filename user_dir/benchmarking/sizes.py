@@ -110,14 +110,15 @@ def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overri
             setattr(args, key, value)
         return LSTMLanguageModel.build_model(args, task)
     if arch.startswith("dilated_cnn_lm_"):
-        from user_dir.models.dilated_cnn_lm import DILATIONS, DilatedCNNLanguageModel, DilatedCNNLMConfig
+        from user_dir.models.architectures import DILATIONS
+        from user_dir.models.dilated_cnn_lm import DilatedCNNLanguageModel, DilatedCNNLMConfig
 
         kwargs = {k: v for k, v in plugin_config_kwargs(s, dropout).items() if k in DilatedCNNLMConfig.__dataclass_fields__}
         kwargs["decoder_dilations"] = DILATIONS[arch.rsplit("_", 1)[1]]
         cfg = DilatedCNNLMConfig(**{**kwargs, **overrides})
         return DilatedCNNLanguageModel.build_model(cfg, task)
     if arch.startswith("text_vae_"):
-        from user_dir.models.dilated_cnn_lm import DILATIONS
+        from user_dir.models.architectures import DILATIONS
         from user_dir.models.text_vae import TextVAE, TextVAEConfig
 
         name = arch.rsplit("_", 1)[1]

@@ -72,7 +72,7 @@ def lstm_lm_features(checkpoint: str, dataset: DocumentDataset, batch_size: int 
     The LM's embeddings and LSTM are copied into an ``LSTMDocumentEncoder`` (the
     mapping used by "+ init"), whose last hidden state is the LM's.
     """
-    from ..models.text_vae import load_lstm_lm_state
+    from ..models.components import load_lstm_lm_state
     from ..modules import LSTMDocumentEncoder
 
     state = load_lstm_lm_state(checkpoint)

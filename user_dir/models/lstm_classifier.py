@@ -13,8 +13,7 @@ from fairseq.dataclass import FairseqDataclass
 from fairseq.models import BaseFairseqModel, register_model
 from torch import Tensor
 
-from .semisup_vae import LabelClassifier
-from .text_vae import load_lstm_lm_state
+from .components import LabelClassifier, load_lstm_lm_state
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn.functional as F
 from fairseq.models import FairseqEncoder, register_model
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..modules import (
     GaussianPosterior,
@@ -36,7 +36,8 @@ from ..modules import (
 )
 from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
 from .architectures import register_architectures
-from .text_vae import (
+from .components import (
+    LabelClassifier,
     LatentVariableConfig,
     LatentVariableModel,
     build_document_encoder,
@@ -71,20 +72,6 @@ class SemiSupVAEConfig(LatentVariableConfig):
                   "instead of one from q(y|x) (-1: y follows --latent-source: mean -> argmax q(y|x), "
                   "sample -> y ~ q(y|x), prior -> y ~ p(y))"},
     )
-
-
-class LabelClassifier(nn.Module):
-    """q(y|x) logits: h (B, H) -> Linear -> ReLU -> Linear -> (B, C) (softmax applied by the caller)."""
-
-    def __init__(self, input_dim: int, hidden_dim: int, num_classes: int, dropout: float = 0.0):
-        super().__init__()
-        self.mlp = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(input_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden_dim, num_classes),
-        )
-
-    def forward(self, features: Tensor) -> Tensor:
-        return self.mlp(features)
 
 
 class SemiSupVAEEncoder(FairseqEncoder):

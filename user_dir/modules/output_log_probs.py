@@ -1,5 +1,4 @@
 """log p(x_t | x_<t, ...) of the target words: the one place where a decoder's output is scored."""
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

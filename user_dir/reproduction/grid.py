@@ -9,7 +9,7 @@ earlier under the same output folder.
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from ..models.dilated_cnn_lm import DILATIONS
+from ..models.architectures import DILATIONS
 from .presets import Preset
 
 DECODER_NAMES = {"lstm": "LSTM", "scnn": "SCNN", "mcnn": "MCNN", "lcnn": "LCNN", "vlcnn": "VLCNN"}
