@@ -2,6 +2,7 @@
 import logging
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from fairseq import metrics
@@ -84,6 +85,11 @@ def document_log_likelihood(model, net_output, sample) -> torch.Tensor:
     return target_log_probs(model.decoder, net_output, sample["target"]).sum(-1)
 
 
+def logged_sum(logging_outputs, key: str) -> float:
+    """The sum of one scalar logging-output key over the (data-parallel, or per-batch) logging outputs."""
+    return sum(float(log.get(key, 0)) for log in logging_outputs)
+
+
 def log_latent_diagnostics(logging_outputs) -> None:
     """Validation: active units ``au`` and the bound ``mi_ub`` >= I(x; z), over every document seen.
 
@@ -156,9 +162,7 @@ class ElboCriterion(FairseqCriterion):
 
     @staticmethod
     def reduce_metrics(logging_outputs) -> None:
-        def total(key):
-            return sum(float(log.get(key, 0)) for log in logging_outputs)
-
+        total = partial(logged_sum, logging_outputs)
         docs, tokens = total("nsentences"), total("ntokens")
         if docs == 0:
             return

@@ -34,6 +34,7 @@ class); ``clf_nll`` (-log q(y|x) on labelled documents); ``accuracy`` (%);
 """
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from fairseq import metrics
@@ -42,7 +43,7 @@ from fairseq.dataclass import ChoiceEnum
 
 from ..modules import free_bits_kl
 from ..modules.gumbel import categorical_entropy, categorical_kl_to_uniform, clamped_kl
-from .elbo import KLAnnealing, KLAnnealingConfig
+from .elbo import KLAnnealing, KLAnnealingConfig, logged_sum
 
 MAX_LOGGED_CLASSES = 64
 
@@ -146,9 +147,7 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
 
     @staticmethod
     def reduce_metrics(logging_outputs) -> None:
-        def total(key):
-            return sum(float(log.get(key, 0)) for log in logging_outputs)
-
+        total = partial(logged_sum, logging_outputs)
         docs, tokens = total("nsentences"), total("ntokens")
         if docs == 0:
             return
