@@ -195,7 +195,8 @@ def across_seeds(records_per_seed: List[List[Dict]]) -> Dict[str, Dict[str, Dict
     for name, rows in by_name.items():
         out[name] = {"label": rows[0]["label"], "seeds": sorted(r["seed"] for r in rows)}
         for key, _ in SEED_METRICS:
-            values = [r["metrics"][key] for r in rows if r["metrics"].get(key) is not None]
+            values = [r["metrics"][key] for r in rows if r["metrics"].get(key) is not None
+                      and not (key == "iw_nll" and not r["metrics"].get("iw_samples"))]  # LMs: no IW bound
             if values:
                 out[name][key] = seed_statistics([float(v) for v in values])
     return out
