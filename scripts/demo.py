@@ -15,6 +15,7 @@ already there (prepared data, finished training runs).
 """
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -152,7 +153,7 @@ def bbc(out: Path, args, t0: float):
               HEADER, *[markdown_row(name, r["row"]) for name, r in results.items()], "",
               "Reconstructions (posterior mean, beam 5):", "", "```",
               *decoded(vae_ckpt, bin_dir, "reconstruct", 3), "```", "", "Samples from the prior:", "", "```",
-              *decoded(vae_ckpt, bin_dir, "prior", 3, ["--sampling"]), "```", "", f"Training curves: {curves}"]
+              *decoded(vae_ckpt, bin_dir, "prior", 3, ["--sampling"]), "```", "", f"Training curves: {os.path.relpath(curves, REPO)}"]
     return lines
 
 
