@@ -177,6 +177,20 @@ def test_grid_of_tables_3_to_5_and_its_dependencies():
     assert [run.table for run in build_grid(PRESETS["tiny"], ["4"])] == ["4"] * 4
 
 
+def test_converge_classifiers_validate_by_updates_not_by_their_short_epochs():
+    by_name = {run.name: run for run in build_grid(PRESETS["converge"], ["4"])}
+    for name in ("table4/lstm_n100", "table4/lm_lstm_n2000"):
+        cfg = by_name[name].config
+        every = cfg["dataset"]["validate_interval_updates"]
+        assert every > 0 and cfg["dataset"]["validate_interval"] > cfg["optimization"]["max_update"]
+        # checkpoint_best is written only when fairseq saves: it must save at every validation
+        assert cfg["checkpoint"]["save_interval_updates"] == every
+        assert cfg["optimization"]["max_epoch"] == 0 and cfg["optimization"]["max_update"] >= 100 * every
+    # the semi-supervised VAEs see the whole corpus per epoch and keep the epoch-level schedule
+    semi = by_name["table4/scnn_semi_n100"].config
+    assert semi["dataset"]["validate_interval_updates"] == 0 and semi["optimization"]["max_epoch"] == 30
+
+
 def test_grid_has_the_papers_table2_rows():
     labels = [run.label for run in build_grid(PRESETS["cpu"], ["2"])]
     assert len(labels) == 15

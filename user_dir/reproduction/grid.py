@@ -149,6 +149,14 @@ def classifier_config(preset: Preset, num_labelled: int, init: bool = False) -> 
                     "encoder_hidden_dim": s["encoder_hidden_dim"]}
     if init:
         cfg["model"]["init_encoder_from"] = "???"
+    if preset.classifier_validate_updates:
+        # an epoch is N / batch updates: validate (and save, so that checkpoint_best follows) on an
+        # update count instead, never at an epoch's end, and stop by updates, not epochs
+        every, never = preset.classifier_validate_updates, 10 ** 6
+        cfg["dataset"].update(validate_interval_updates=every, validate_interval=never)
+        cfg["checkpoint"].update(save_interval_updates=every, save_interval=never,
+                                 patience=preset.classifier_patience)
+        cfg["optimization"].update(max_epoch=0, max_update=preset.classifier_max_update)
     return _select_by_accuracy(cfg)
 
 
