@@ -75,7 +75,7 @@ def decoded(ckpt, bin_dir, mode, num, extra=()):
 
 def mechanism(out: Path, args):
     """Part 1: the synthetic topic corpus; returns the summary lines."""
-    from evaluate_vae import HEADER, markdown_row
+    from user_dir.evaluation.document_bounds import BOUND_TABLE_HEADER, bound_markdown_row
     from user_dir.preprocessing import prepare_topics
     from user_dir.preprocessing.synthetic import topic_share, topic_vocabularies
 
@@ -106,8 +106,8 @@ def mechanism(out: Path, args):
         "Decoder receptive field 3 (dilations [1]); 2,500 updates each; test split, IW with "
         f"K={args.iw_samples}. z is used (KL {vae_row['kl']:.2f}, active units {vae_row['active_units']} of "
         f"{vae_row['latent_dim']}) and the VAE's bound is {rows['SCNN-LM']['nll'] - vae_row['nll']:.2f} nats "
-        "per document better than the LM's (log 10 = 2.30 nats is what the topic is worth):", "", HEADER,
-        *[markdown_row(name, r) for name, r in rows.items()], "",
+        "per document better than the LM's (log 10 = 2.30 nats is what the topic is worth):", "", BOUND_TABLE_HEADER,
+        *[bound_markdown_row(name, r) for name, r in rows.items()], "",
         f"Reconstructions sampled from p(x | z = posterior mean) of the first {args.num_reconstructions} test "
         f"documents: {mean['recon']:.0%} of their words are in their source's topic list, against "
         f"{mean['source']:.0%} in the sources themselves and 10 % by chance (30 topic words of 300). The first "
@@ -118,8 +118,8 @@ def mechanism(out: Path, args):
 
 def bbc(out: Path, args, t0: float):
     """Part 2: the embedded BBC corpus at a short budget; returns the summary lines."""
-    from evaluate_vae import HEADER, markdown_row
-    from plot_training_curves import plot
+    from user_dir.evaluation.document_bounds import BOUND_TABLE_HEADER, bound_markdown_row
+    from user_dir.evaluation.training_log import plot_training_curves
     from user_dir.benchmarking.sizes import cli_args
 
     data = out / "bbc"
@@ -139,7 +139,7 @@ def bbc(out: Path, args, t0: float):
         results[name] = {"eval_lm_ppl": float(ppl),
                          "row": table2_row(name, ckpt, bin_dir, out / name, args, args.eval_docs)}
         print(f"{name}: fairseq-eval-lm test perplexity {ppl} ({time.time() - t0:.0f} s so far)", flush=True)
-    curves = plot({name: out / name / "train.log" for name in models}, out / "training_curves.png")
+    curves = plot_training_curves({name: out / name / "train.log" for name in models}, out / "training_curves.png")
     vae_ckpt = out / "SCNN-VAE" / "checkpoint_best.pt"
     vae_row = results["SCNN-VAE"]["row"]
     lines = [f"## 2. Real text: BBC News, {args.updates} updates per model, sizes '{args.size}'", "",
@@ -150,7 +150,7 @@ def bbc(out: Path, args, t0: float):
              "fairseq-eval-lm test perplexity (VAE: ELBO bound, one z sample; LM: exact):", ""]
     lines += [f"- {name}: {r['eval_lm_ppl']:.2f}" for name, r in results.items()]
     lines += ["", f"Table-2-style rows (first {args.eval_docs} test documents, IW with K={args.iw_samples}):", "",
-              HEADER, *[markdown_row(name, r["row"]) for name, r in results.items()], "",
+              BOUND_TABLE_HEADER, *[bound_markdown_row(name, r["row"]) for name, r in results.items()], "",
               "Reconstructions (posterior mean, beam 5):", "", "```",
               *decoded(vae_ckpt, bin_dir, "reconstruct", 3), "```", "", "Samples from the prior:", "", "```",
               *decoded(vae_ckpt, bin_dir, "prior", 3, ["--sampling"]), "```", "", f"Training curves: {os.path.relpath(curves, REPO)}"]

@@ -13,27 +13,6 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-HEADER = "| model | NLL (KL) | PPL | IW-NLL | IW-PPL | MI | AU |\n|---|---|---|---|---|---|---|"
-
-
-def markdown_row(name: str, r: dict) -> str:
-    mi = "–" if r.get("mi") is None else f"{r['mi']:.2f}"
-    au = "–" if r.get("active_units") is None else f"{r['active_units']}/{r['latent_dim']}"
-    iw = f"{r['iw_nll']:.2f}" if r.get("iw_samples") else "–"
-    iw_ppl = f"{r['iw_ppl']:.2f}" if r.get("iw_samples") else "–"
-    return f"| {name} | {r['nll']:.2f} ({r['kl']:.2f}) | {r['ppl']:.2f} | {iw} | {iw_ppl} | {mi} | {au} |"
-
-
-def load(path: str, data: str):
-    """(model, task) of a checkpoint; exits with a one-line error if it cannot be loaded."""
-    from user_dir.evaluation.checkpoints import CheckpointError, load_checkpoint
-
-    try:
-        return load_checkpoint(path, data)
-    except CheckpointError as exc:
-        sys.exit(f"error: {exc}")
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--path", required=True, help="checkpoint")
@@ -49,13 +28,17 @@ def main(argv=None):
     p.add_argument("--out-md")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
-    from user_dir.evaluation.document_bounds import score_split
+    from user_dir.evaluation.checkpoints import CheckpointError, load_checkpoint
+    from user_dir.evaluation.document_bounds import BOUND_TABLE_HEADER, bound_markdown_row, score_split
 
-    model, task = load(args.path, args.data)
+    try:
+        model, task = load_checkpoint(args.path, args.data)
+    except CheckpointError as exc:
+        sys.exit(f"error: {exc}")
     task.load_dataset(args.split)
     result = score_split(model, task, args.split, args.batch_size, args.iw_samples, args.iw_chunk, args.max_docs)
     result.update(checkpoint=str(args.path), seed=args.seed, name=args.name or type(model).__name__)
-    table = HEADER + "\n" + markdown_row(result["name"], result)
+    table = BOUND_TABLE_HEADER + "\n" + bound_markdown_row(result["name"], result)
     print(table)
     if args.out_json:
         Path(args.out_json).write_text(json.dumps(result, indent=2) + "\n")

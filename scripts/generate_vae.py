@@ -37,11 +37,14 @@ def main(argv=None):
     inter.add_argument("--steps", type=int, default=5)
     args = p.parse_args(argv)
 
-    from evaluate_vae import load
+    from user_dir.evaluation.checkpoints import CheckpointError, load_checkpoint
     from user_dir.evaluation.latent_decoding import decode_latents
 
     torch.manual_seed(args.seed)
-    model, task = load(args.path, args.data)
+    try:
+        model, task = load_checkpoint(args.path, args.data)
+    except CheckpointError as exc:
+        sys.exit(f"error: {exc}")
     model.eval()
     if not hasattr(model, "encoder"):
         sys.exit(f"error: {args.path} has no latent code (a language model?); use fairseq-generate to sample it")

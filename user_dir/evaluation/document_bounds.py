@@ -76,3 +76,15 @@ def score_split(model, task, split: str, batch_size: int = 32, iw_samples: int =
         result["active_units"] = active_units(mu)
         result["latent_dim"] = int(mu.size(1))
     return result
+
+
+BOUND_TABLE_HEADER = "| model | NLL (KL) | PPL | IW-NLL | IW-PPL | MI | AU |\n|---|---|---|---|---|---|---|"
+
+
+def bound_markdown_row(name: str, result: Dict) -> str:
+    """One row under ``BOUND_TABLE_HEADER`` from a ``score_split`` result (``–`` where not measured)."""
+    mi = "–" if result.get("mi") is None else f"{result['mi']:.2f}"
+    au = "–" if result.get("active_units") is None else f"{result['active_units']}/{result['latent_dim']}"
+    iw = f"{result['iw_nll']:.2f}" if result.get("iw_samples") else "–"
+    iw_ppl = f"{result['iw_ppl']:.2f}" if result.get("iw_samples") else "–"
+    return f"| {name} | {result['nll']:.2f} ({result['kl']:.2f}) | {result['ppl']:.2f} | {iw} | {iw_ppl} | {mi} | {au} |"

@@ -42,3 +42,30 @@ def _number(value):
         return float(value)
     except (TypeError, ValueError):
         return value
+
+
+def plot_training_curves(logs: Dict[str, Path], out: Path) -> Path:
+    """One PNG, three panels (reconstruction, KL, NLL bound; nats per document against updates), with
+    the training and validation curves of each ``{name: fairseq json log}``."""
+    from ..reproduction.tables import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for name, path in logs.items():
+        rec = read_training_log(path)
+        for ax, key, title in zip(axes, ("rec", "kl", "nll"), ("reconstruction -log p(x|z)", "KL(q(z|x) || p(z))",
+                                                             "NLL bound (rec + KL)")):
+            train = [r for r in rec["train_inner"] if key in r]
+            if train:
+                ax.plot([r["num_updates"] for r in train], [r[key] for r in train], label=f"{name} train")
+            valid = [r for r in rec["valid"] if key in r]
+            if valid:
+                ax.plot([r["num_updates"] for r in valid], [r[key] for r in valid], "o--", label=f"{name} valid")
+            ax.set_title(title + " (nats/doc)")
+            ax.set_xlabel("updates")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
