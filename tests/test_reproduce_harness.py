@@ -242,10 +242,17 @@ def test_export_keeps_records_and_epoch_metrics_only(tmp_path):
     inner = '{"epoch": 1, "update": 0.5, "loss": "7", "train_wall": "3", "num_updates": "5"}'
     log.write_text("\n".join([inner, valid, valid, "checkpoint saved"]) + "\n")
     (log.parent / "checkpoint_best.pt").write_bytes(b"x")
-    write_record(out, "table2/scnn_vae", {"name": "table2/scnn_vae", "status": "done", "train_log": str(log)})
+    command = (f"{tmp_path}/.venv/bin/fairseq-hydra-train --config-dir {tmp_path}/repo/examples/configs/converge "
+               f"checkpoint.save_dir={out}/table2/scnn_vae")
+    write_record(out, "table2/scnn_vae", {"name": "table2/scnn_vae", "status": "done", "train_log": str(log),
+                                          "command": command})
     export_records(out, dest)
     exported = dest / "table2" / "scnn_vae"
     assert sorted(p.name for p in exported.iterdir()) == ["record.json", "train.log"]
+    # no machine paths in what is committed: the command runs from the repository root
+    assert str(tmp_path) not in (exported / "record.json").read_text()
+    assert read_records(dest)[0]["command"] == ("fairseq-hydra-train --config-dir examples/configs/converge "
+                                                "checkpoint.save_dir=runs/table2/scnn_vae")
     assert (exported / "train.log").read_text() == valid + "\n"
     log.unlink()
     assert training_log_of(dest, read_records(dest)[0]) == exported / "train.log"

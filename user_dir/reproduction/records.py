@@ -2,6 +2,7 @@
 and every number the tables show."""
 import json
 import platform
+import re
 import subprocess
 from pathlib import Path
 import shutil
@@ -65,6 +66,15 @@ def finished_checkpoint(out: Path, run_name: str, preset_name: str) -> Path:
 
 
 COMPACT_LOG = "train.log"
+_VENV_EXECUTABLE = re.compile(r"[^\s\"'=]*/\.venv/bin/")
+_REPOSITORY_PATH = re.compile(r"/[^\s\"'=]*?/(runs|examples|user_dir|scripts)/")
+
+
+def repository_relative(text: str) -> str:
+    """``text`` with the machine-specific part of its paths removed: a virtual environment's
+    executables by name, paths into the repository's ``runs/``, ``examples/``, ``user_dir/`` and
+    ``scripts/`` from there (as they are run from the repository root)."""
+    return _REPOSITORY_PATH.sub(r"\1/", _VENV_EXECUTABLE.sub("", text))
 
 
 def export_records(out: Path, dest: Path) -> List[Path]:
@@ -75,7 +85,7 @@ def export_records(out: Path, dest: Path) -> List[Path]:
     for record in read_records(out):
         src_dir, dst_dir = Path(out) / record["name"], Path(dest) / record["name"]
         dst_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src_dir / RECORD_FILE, dst_dir / RECORD_FILE)
+        (dst_dir / RECORD_FILE).write_text(repository_relative((src_dir / RECORD_FILE).read_text()))
         for name in record.get("files", {}).values():
             shutil.copy2(src_dir / name, dst_dir / name)
         log = Path(record.get("train_log", ""))
