@@ -52,9 +52,10 @@ def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
     # the exact commands are recorded: training runs and the scripts behind the evaluation-only runs
     assert "model.init_encoder_from=" in tables
     assert "scripts/gmm_baseline.py --data" in tables and "scripts/plot_latent.py --checkpoint" in tables
-    fig3 = json.loads((out / "fig3" / "scnn_vae_latent" / "record.json").read_text())
-    points = json.loads((out / "fig3" / "scnn_vae_latent" / fig3["files"]["points"]).read_text())
+    fig3 = json.loads((out / "fig3" / "scnn_vae_init_2d" / "record.json").read_text())
+    points = json.loads((out / "fig3" / "scnn_vae_init_2d" / fig3["files"]["points"]).read_text())
     assert len(points["points"]) == len(points["labels"]) == 24 and points["names"] == ["tech", "sport"]
+    assert fig3["metrics"]["latent_dim"] == 2 and "PCA" not in points["title"]  # trained 2-D z, as the paper
     semi = json.loads((out / "table3" / "lstm_semi" / "record.json").read_text())
     assert semi["config"]["checkpoint"]["best_checkpoint_metric"] == "accuracy"
     assert {"accuracy", "nll", "kl", "ppl"} <= set(semi["metrics"]) and semi["metrics"]["documents"] == 24
@@ -65,10 +66,10 @@ def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
     assert (out / "tables.md").read_text() == tables
     assert (out / "fig3_latent.png").read_bytes()[:8] == PNG and (out / "fig2_nll_decomposition.png").exists()
     # a record whose data file was not copied along gets a clear error, not a traceback
-    (out / "fig3" / "scnn_vae_latent" / fig3["files"]["points"]).unlink()
+    (out / "fig3" / "scnn_vae_init_2d" / fig3["files"]["points"]).unlink()
     proc = reproduce("--out", out, "--report-only", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    assert f"error: {out / 'fig3' / 'scnn_vae_latent' / 'latent_2d.json'}: missing;" in proc.stderr
+    assert f"error: {out / 'fig3' / 'scnn_vae_init_2d' / 'latent_2d.json'}: missing;" in proc.stderr
 
 
 def test_missing_dependency_names_the_run_to_do_first(tiny_data, tmp_path):

@@ -119,7 +119,7 @@ def latent_2d(run: Run, ctx: Context) -> Dict:
     (ctx.save / LATENT_FILE).write_text(json.dumps(points) + "\n")
     m = {"documents": len(points["labels"]), "latent_dim": latent["latent_dim"]}
     return {"metrics": m, "summary": f"{m['documents']} posterior means of {m['latent_dim']}-D z in 2-D",
-            "evaluated": f"{run.reads}/checkpoint_best.pt: {latent['title']}", "files": {"points": LATENT_FILE},
+            "evaluated": f"{run.reads or run.name}/checkpoint_best.pt: {latent['title']}", "files": {"points": LATENT_FILE},
             "command": _script("plot_latent.py", "--checkpoint", ctx.checkpoint, "--data", ctx.data, "--split",
                                split, "--seed", ctx.seed, "--out", "fig3_latent.png")}
 

@@ -159,9 +159,9 @@ def training_curves_figure(records: List[Dict], out: Path, out_dir: Optional[Pat
 
 
 def latent_figure(records: List[Dict], out_dir: Path, out: Path) -> Optional[Path]:
-    """Paper Fig. 3: posterior means of the test documents in 2-D coloured by label. The paper trains a
-    VAE with a 2-D z; here the means of table2/scnn_vae's z are projected to 2-D by PCA (the title and
-    axis labels say so). Drawn from the points stored next to the Fig. 3 record."""
+    """Paper Fig. 3: posterior means of the test documents in 2-D coloured by label, of the Fig. 3 run
+    (a VAE trained with a 2-D z, as in the paper; a higher-dimensional z would be projected by PCA, which
+    the title and axis labels then say). Drawn from the points stored next to the Fig. 3 record."""
     rows = [r for r in records if r["table"] == "fig3"]
     if not rows:
         return None
@@ -171,7 +171,7 @@ def latent_figure(records: List[Dict], out_dir: Path, out: Path) -> Optional[Pat
         raise ValueError(f"{points}: missing; {r['name']}/record.json draws Fig. 3 from this file, so copy it "
                          f"along with the record")
     latent = json.loads(points.read_text())
-    title = f"Fig. 3 from {r['reads']}, PCA to 2-D (the paper trains a 2-D z):\n{latent['title']}"
+    title = f"Fig. 3 from {r.get('reads') or r['name']}:\n{latent['title']}"
     return scatter_by_label(latent["points"], latent["labels"], latent["names"], out, title, latent["xlabel"],
                             latent["ylabel"])
 
