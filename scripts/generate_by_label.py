@@ -26,6 +26,7 @@ import user_dir  # noqa: E402,F401
 from user_dir.evaluation.checkpoints import load_checkpoint  # noqa: E402
 from user_dir.evaluation.latent_decoding import decode_latents  # noqa: E402
 from user_dir.evaluation.features import load_split  # noqa: E402
+from user_dir.models.semisup_vae import SemiSupervisedVAE  # noqa: E402
 
 
 def fixed_z(model, args, dictionary, data, max_doc):
@@ -66,7 +67,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     model, task = load_checkpoint(args.checkpoint, data=args.data)
-    if not hasattr(model.encoder, "classify"):
+    if not isinstance(model, SemiSupervisedVAE):
         sys.exit("error: not a semisup_vae checkpoint (no label variable y)")
     dictionary = model.decoder.dictionary
     names = task.label_names

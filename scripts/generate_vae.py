@@ -39,6 +39,7 @@ def main(argv=None):
 
     from user_dir.evaluation.checkpoints import CheckpointError, load_checkpoint
     from user_dir.evaluation.latent_decoding import decode_latents
+    from user_dir.models.components import LatentVariableModel
 
     torch.manual_seed(args.seed)
     try:
@@ -46,7 +47,7 @@ def main(argv=None):
     except CheckpointError as exc:
         sys.exit(f"error: {exc}")
     model.eval()
-    if not hasattr(model, "encoder"):
+    if not isinstance(model, LatentVariableModel):
         sys.exit(f"error: {args.path} has no latent code (a language model?); use fairseq-generate to sample it")
     decode = lambda z: decode_latents(model, z, args.max_len, args.beam, args.sampling)  # noqa: E731
     if args.mode == "prior":

@@ -147,10 +147,9 @@ def test_analytic_flops_agree_with_torch_flop_counter(arch):
 
     model = build_model(arch, "quick").eval()
     net_input = make_sample(model.decoder.dictionary, 2, 200)["net_input"]
-    kwargs = {"return_bound_scores": False} if arch.startswith("text_vae") else {}
     counter = FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _in_place_addmm_flops})
     with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False), counter:
-        model(**net_input, **kwargs)
+        model(**net_input)
     tokens = int(net_input["src_lengths"].sum())
     analytic = model_flops(model).forward_per_token(tokens / 2) * tokens
     assert counter.get_total_flops() == pytest.approx(analytic, rel=0.10)

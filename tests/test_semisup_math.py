@@ -9,9 +9,20 @@ import torch.nn.functional as F
 from helpers import TINY_VAE
 from user_dir.criterions.semisupervised_elbo import SemiSupervisedElboConfig, SemiSupervisedElboCriterion
 from user_dir.models.architectures import DILATIONS
+from user_dir.models.components import document_terms
 from user_dir.models.semisup_vae import SemiSupervisedVAE, SemiSupVAEConfig
-from user_dir.modules import exponential_decay
-from user_dir.modules.gumbel import categorical_kl_to_uniform, clamped_kl, gumbel_softmax
+from user_dir.modules import categorical_kl_to_uniform, clamped_kl_y, exponential_decay, unlabelled_bound
+from user_dir.modules.gumbel import gumbel_softmax
+
+
+def terms_of(model, *args, **kwargs):
+    """The per-document terms of one forward pass (``document_terms``)."""
+    return document_terms(model(*args, **kwargs))
+
+
+def u_of(terms):
+    """U(x) of those terms."""
+    return unlabelled_bound(terms["elbo_y"], terms["log_qy"])
 
 
 def build_semisup(dictionary, num_classes=3, **overrides):
@@ -93,7 +104,7 @@ def test_temperature_follows_the_update_count(dictionary):
     model.set_num_updates(1000)
     assert restored.temperature == model.temperature
     src, lengths = random_docs(dictionary, [5, 7])
-    terms = model(src, lengths, return_bound_scores=False)
+    terms = terms_of(model, src, lengths, sum_over_labels=False)
     assert float(terms["temperature"]) == pytest.approx(model.temperature)
 
 
@@ -109,7 +120,7 @@ def label_sensitive_model(dictionary):
         model.encoder.classifier.mlp[-1].weight.mul_(0.1)
         model.decoder.latent_proj[0].weight[:, -3:].mul_(15.0)
         model.decoder.inner.input_proj.weight[:, TINY_VAE["decoder_embed_dim"]:].mul_(5.0)
-    return model.eval()  # no dropout; forward(return_bound_scores=False) still gives the training terms
+    return model.eval()  # no dropout; forward(sum_over_labels=False) still gives the training terms
 
 
 def test_exact_unlabelled_bound_matches_gumbel_estimate_in_expectation(dictionary, label_sensitive_model):
@@ -119,14 +130,14 @@ def test_exact_unlabelled_bound_matches_gumbel_estimate_in_expectation(dictionar
     src_r, len_r = src.repeat(copies, 1), lengths.repeat(copies)
     with torch.no_grad():
         torch.manual_seed(2)
-        gumbel = SemiSupervisedVAE.unlabelled_bound(model(src_r, len_r, return_bound_scores=False)).view(copies, 2)
+        gumbel = u_of(terms_of(model, src_r, len_r, sum_over_labels=False)).view(copies, 2)
         torch.manual_seed(3)
-        exact_terms = model(src_r, len_r, sum_over_labels=True, return_bound_scores=False)
-        exact = SemiSupervisedVAE.unlabelled_bound(exact_terms).view(copies, 2)
+        exact_terms = terms_of(model, src_r, len_r, sum_over_labels=True)
+        exact = u_of(exact_terms).view(copies, 2)
         # L(x, c) per label: the test only discriminates if they differ
         per_label = []
         for c in range(3):
-            terms = model(src_r, len_r, label=torch.full((2 * copies,), c), return_bound_scores=False)
+            terms = terms_of(model, src_r, len_r, label=torch.full((2 * copies,), c), sum_over_labels=False)
             per_label.append(terms["elbo_y"].view(copies, 2).mean(0))
         per_label = torch.stack(per_label, 1)  # (2, C)
     tol = 4 * (gumbel.var(0) / copies + exact.var(0) / copies).sqrt() + 1e-3
@@ -144,7 +155,7 @@ def test_gradients_reach_q_y_through_the_gumbel_sample(dictionary):
     torch.manual_seed(0)
     model = build_semisup(dictionary).train()
     src, lengths = random_docs(dictionary, [6, 9, 4])
-    terms = model(src, lengths)  # all unlabelled
+    terms = terms_of(model, src, lengths)  # all unlabelled
     (-terms["rec"].sum()).backward()  # reconstruction only: no KL_y, no classification term
     assert model.encoder.classifier.mlp[-1].weight.grad.abs().sum() > 0
 
@@ -153,7 +164,7 @@ def test_labelled_documents_use_their_label(dictionary):
     torch.manual_seed(0)
     model = build_semisup(dictionary).eval()
     src, lengths = random_docs(dictionary, [6, 9, 4])
-    terms = model(src, lengths, label=torch.tensor([2, -1, 0]), return_bound_scores=False)
+    terms = terms_of(model, src, lengths, label=torch.tensor([2, -1, 0]), sum_over_labels=False)
     assert terms["labelled"].tolist() == [True, False, True]
     assert terms["y"][0].tolist() == [0.0, 0.0, 1.0] and terms["y"][2].tolist() == [1.0, 0.0, 0.0]
     assert 0.0 < terms["y"][1].max() <= 1.0
@@ -190,8 +201,7 @@ def test_importance_weighted_bound_over_labels_is_finite_and_close(dictionary, l
     torch.manual_seed(0)
     with torch.no_grad():
         iw = model.importance_weighted_bound_over_labels(src, lengths, target, num_samples=200, chunk_size=50)
-        u = torch.stack([SemiSupervisedVAE.unlabelled_bound(model(src, lengths, sum_over_labels=True,
-                                                                  return_bound_scores=False)) for _ in range(50)])
+        u = torch.stack([u_of(terms_of(model, src, lengths, sum_over_labels=True)) for _ in range(50)])
     assert torch.isfinite(iw).all()
     # log p(x) >= IW_200 and, on average, IW_200 >= U(x) (up to Monte Carlo noise)
     assert (iw >= u.mean(0) - 0.5).all()
@@ -201,7 +211,7 @@ def test_importance_weighted_bound_over_labels_is_finite_and_close(dictionary, l
 
 def test_clamp_gradient_is_zero_below_the_floor():
     kl = torch.tensor([0.2, 0.8, 1.5], requires_grad=True)
-    clamped_kl(kl, 1.0, "document").sum().backward()
+    clamped_kl_y(kl, 1.0, "document").sum().backward()
     assert kl.grad.tolist() == [0.0, 0.0, 1.0]
 
 
@@ -209,21 +219,21 @@ def test_clamp_through_q_y_logits():
     near_uniform = torch.tensor([[0.1, 0.0, -0.1, 0.05]], requires_grad=True)
     kl = categorical_kl_to_uniform(F.log_softmax(near_uniform, -1))
     assert 0 < float(kl) < 0.5
-    clamped_kl(kl, 0.5).sum().backward()
+    clamped_kl_y(kl, 0.5).sum().backward()
     assert torch.equal(near_uniform.grad, torch.zeros_like(near_uniform))
     confident = torch.tensor([[5.0, 0.0, 0.0, 0.0]], requires_grad=True)
     kl = categorical_kl_to_uniform(F.log_softmax(confident, -1))
     assert float(kl) > 0.5
-    clamped_kl(kl, 0.5).sum().backward()
+    clamped_kl_y(kl, 0.5).sum().backward()
     assert confident.grad.abs().sum() > 0
 
 
 def test_batch_mode_clamps_the_batch_mean():
     kl = torch.tensor([0.1, 0.3, 1.4], requires_grad=True)  # mean 0.6
-    clamped_kl(kl, 0.7, "batch").sum().backward()
+    clamped_kl_y(kl, 0.7, "batch").sum().backward()
     assert kl.grad.tolist() == [0.0, 0.0, 0.0]
     kl.grad = None
-    out = clamped_kl(kl, 0.5, "batch")
+    out = clamped_kl_y(kl, 0.5, "batch")
     assert float(out.sum()) == pytest.approx(1.8)
     out.sum().backward()
     assert kl.grad.tolist() == [1.0, 1.0, 1.0]

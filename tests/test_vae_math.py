@@ -84,12 +84,14 @@ def test_eval_scores_sum_to_the_elbo(tiny_data, arch):
     src, lengths = batch["net_input"]["src_tokens"], batch["net_input"]["src_lengths"]
     assert torch.equal(targets_from_source(src, lengths, d.eos(), d.pad()), batch["target"])
     with torch.no_grad():
-        scores, extra = model(src, lengths)
+        out, extra = model(src, lengths)
+        scores = model.get_normalized_probs((out, extra), log_probs=True, sample={"target": batch["target"]})
+        terms = extra["terms"]
         # independently: log p(x|z) from the decoder's logits at the same z, minus the analytic KL
-        logits, _ = model.decoder(src, latent=extra["z"])
+        logits, _ = model.decoder(src, latent=terms["z"])
         lp = torch.log_softmax(logits.double(), -1).gather(-1, batch["target"].unsqueeze(-1)).squeeze(-1)
         lp = lp.masked_fill(batch["target"].eq(d.pad()), 0).sum(-1)
-        expected = lp - gaussian_kl(extra["mu"], extra["logvar"]).double()
+        expected = lp - gaussian_kl(terms["mu"], terms["logvar"]).double()
         got = scores.gather(-1, batch["target"].unsqueeze(-1)).squeeze(-1)
         got = got.masked_fill(batch["target"].eq(d.pad()), 0).sum(-1)
     assert torch.allclose(got.double(), expected, atol=1e-3)
@@ -97,7 +99,8 @@ def test_eval_scores_sum_to_the_elbo(tiny_data, arch):
 
 
 def test_sequence_scorer_sums_to_the_bound_with_softmax_batch(tiny_data):
-    """fairseq-eval-lm's scorer (also with --softmax-batch) adds up to each document's bound."""
+    """fairseq-eval-lm's scorer (also with a --softmax-batch that splits the batch) adds up to each
+    document's bound."""
     d, batch = first_batch(tiny_data)
     torch.manual_seed(0)
     model = build_text_vae(d).eval()
@@ -163,7 +166,7 @@ def test_importance_weighted_bound_is_tighter_than_elbo(trained_vae, tiny_data):
         elbo = torch.stack([model(src, lengths)[1]["bound"] for _ in range(20)]).mean(0)
         iw = {k: model.importance_weighted_bound(src, lengths, tgt, num_samples=k, chunk_size=25)
               for k in (1, 10, 200)}
-    kl = model(src, lengths)[1]["kl"]
+    kl = model(src, lengths)[1]["terms"]["kl"]
     assert kl.mean() > 0.05, "the tiny VAE should use its code, or the test proves nothing"
     # log p(x) >= IW_K >= ELBO in expectation; averaged over documents the ordering is clear
     assert iw[200].mean() >= elbo.mean()
@@ -198,7 +201,7 @@ def test_blockwise_reconstruction_equals_full_log_softmax(tiny_data, monkeypatch
     monkeypatch.setattr(components, "CPU_LOGITS_PER_BLOCK", 17 * len(d))  # blocks of 17 rows
     with torch.no_grad():
         z = torch.randn(src.size(0), model.cfg.latent_dim)
-        _, full = model.reconstruction_and_lprobs(model.decoder(src, latent=z), tgt)
+        full = model.document_reconstruction(model.decoder(src, latent=z), tgt)
         blockwise = model.reconstruction(src, tgt, z)
     assert torch.allclose(blockwise, full, atol=1e-4, rtol=0)
 
@@ -210,12 +213,13 @@ def test_adaptive_softmax_bound_scores(tiny_data):
     model = build_text_vae(d, adaptive_softmax_cutoff="10,20").eval()
     assert model.decoder.inner.adaptive_softmax is not None
     with torch.no_grad():
-        scores, extra = model(**batch["net_input"])
-        logits, _ = model.decoder(batch["net_input"]["src_tokens"], latent=extra["z"])
+        out, extra = model(**batch["net_input"])
+        scores = model.get_normalized_probs((out, extra), log_probs=True, sample={"target": batch["target"]})
+        logits, _ = model.decoder(batch["net_input"]["src_tokens"], latent=extra["terms"]["z"])
         lprobs = model.decoder.get_normalized_probs((logits, None), log_probs=True)
     assert torch.allclose(lprobs.exp().sum(-1), torch.ones(lprobs.shape[:2]), atol=1e-4)
     tgt = batch["target"]
     got = scores.gather(-1, tgt.unsqueeze(-1)).squeeze(-1).masked_fill(tgt.eq(d.pad()), 0).sum(-1)
     rec = lprobs.gather(-1, tgt.unsqueeze(-1)).squeeze(-1).masked_fill(tgt.eq(d.pad()), 0).sum(-1)
-    assert torch.allclose(got, rec - extra["kl"], atol=1e-3)
+    assert torch.allclose(got, rec - extra["terms"]["kl"], atol=1e-3)
     assert torch.allclose(got, extra["bound"], atol=1e-3)

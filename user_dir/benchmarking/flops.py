@@ -257,11 +257,12 @@ def decoder_flops(decoder, all_clusters: bool = False) -> FlopCount:
 
 def model_flops(model, all_clusters: bool = False) -> FlopCount:
     """FLOPs of a built model: a plugin ``TextVAE`` / ``dilated_cnn_lm`` or fairseq's ``lstm_lm``."""
+    from user_dir.models.text_vae import TextVAE
+
     count = FlopCount()
-    encoder = getattr(model, "encoder", None)
-    if encoder is not None and hasattr(encoder, "reader"):  # TextVAEEncoder
-        lstm = encoder.reader.lstm
-        proj = encoder.posterior.proj
+    if isinstance(model, TextVAE):
+        lstm = model.encoder.reader.lstm
+        proj = model.encoder.posterior.proj
         count.add(vae_encoder_flops(lstm.input_size, lstm.hidden_size, proj.out_features // 2, lstm.num_layers),
                   "encoder.")
     return count.add(decoder_flops(model.decoder, all_clusters), "decoder.")

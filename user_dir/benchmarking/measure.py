@@ -257,12 +257,13 @@ def sample_documents(model, bsz: int, length: int, incremental: bool, seed: int 
     Returns (tokens (bsz, length), log-probabilities of the sampled tokens (bsz, length), decoder
     keyword arguments (the latent z of a VAE)).
     """
+    from user_dir.models.components import LatentVariableModel
+
     decoder = model.decoder
     gen = torch.Generator().manual_seed(seed)
     kwargs = {}
-    if hasattr(model, "encoder"):
-        latent_dim = model.encoder.posterior.proj.out_features // 2
-        kwargs["latent"] = torch.randn(bsz, latent_dim, generator=gen)
+    if isinstance(model, LatentVariableModel):
+        kwargs["latent"] = torch.randn(bsz, model.cfg.latent_dim, generator=gen)
     tokens = torch.full((bsz, length + 1), decoder.dictionary.eos(), dtype=torch.long)
     chosen = torch.empty(bsz, length)
     state: Optional[dict] = {} if incremental else None

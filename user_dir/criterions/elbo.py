@@ -10,15 +10,15 @@ from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from omegaconf import II
 
+from ..models.components import document_terms
 from ..modules import (
     active_units_from_moments,
     cyclical_schedule,
     free_bits_kl,
-    gaussian_kl,
-    gaussian_kl_per_dim,
     latent_moments,
     linear_schedule,
     mutual_information_upper_bound,
+    negative_elbo,
     target_log_probs,
 )
 
@@ -75,14 +75,20 @@ class KLAnnealing:
                                      c.kl_cycle_ramp)
         return linear_schedule(self.num_updates, c.kl_weight_start, c.kl_weight_end, c.kl_anneal_updates)
 
-    def kl_penalty(self, mu, logvar, training: bool) -> torch.Tensor:
-        """Summed over the batch: sum_b KL_b, or in training with free bits ``free_bits_kl``."""
-        return free_bits_kl(gaussian_kl_per_dim(mu, logvar), self.cfg.free_bits if training else 0.0)
+    def kl_penalty(self, kl_per_dim: torch.Tensor, training: bool) -> torch.Tensor:
+        """Summed over the batch (``kl_per_dim`` (B, D)): sum_b KL_b, or in training with free bits
+        ``free_bits_kl``."""
+        return free_bits_kl(kl_per_dim, self.cfg.free_bits if training else 0.0)
 
 
-def document_log_likelihood(model, net_output, sample) -> torch.Tensor:
-    """log p(x | z) per document (B,), fp32 log-softmax, padding ignored."""
-    return target_log_probs(model.decoder, net_output, sample["target"]).sum(-1)
+def likelihood_and_kl(model, net_output, sample):
+    """log p(x|z) (B,) and KL(q(z|x) || p(z)) (B,) of a model's ``forward`` output, and its latent terms
+    (``document_terms``; None for a language model, whose log p(x) gets KL = 0), fp32."""
+    terms = document_terms(net_output)
+    if terms is not None:
+        return terms["rec"], terms["kl"], terms
+    log_likelihood = target_log_probs(model.decoder, net_output, sample["target"]).sum(-1)
+    return log_likelihood, torch.zeros_like(log_likelihood), None
 
 
 def logged_sum(logging_outputs, key: str) -> float:
@@ -130,33 +136,23 @@ class ElboCriterion(FairseqCriterion):
         self.annealing.set_num_updates(num_updates)
 
     def forward(self, model, sample, reduce=True):
-        net_input = sample["net_input"]
-        if hasattr(model, "encoder"):
-            net_output = model(**net_input, return_bound_scores=False)
-        else:
-            net_output = model(**net_input)
-        extra = net_output[1] if isinstance(net_output[1], dict) else {}
-        rec = -document_log_likelihood(model, net_output, sample)
-        if "mu" in extra:
-            kl = gaussian_kl(extra["mu"], extra["logvar"])
-            kl_term = self.annealing.kl_penalty(extra["mu"], extra["logvar"], model.training)
-        else:
-            kl = torch.zeros_like(rec)
-            kl_term = kl.sum()
+        log_likelihood, kl, terms = likelihood_and_kl(model, model(**sample["net_input"]), sample)
+        kl_term = kl.sum() if terms is None else self.annealing.kl_penalty(terms["kl_dims"], model.training)
         beta = self.annealing.beta
-        loss = rec.sum() + beta * kl_term
+        loss = -log_likelihood.sum() + beta * kl_term
         nsentences = sample["nsentences"]
         logging_output = {
             "loss": loss.data,
-            "rec": rec.sum().data,
+            "rec": (-log_likelihood).sum().data,
             "kl": kl.sum().data,
+            "nll": negative_elbo(log_likelihood, kl).sum().data,
             "ntokens": sample["ntokens"],
             "nsentences": nsentences,
             "sample_size": nsentences,
             "beta_sum": beta * nsentences,
         }
-        if "mu" in extra and not model.training:
-            moments = latent_moments(extra["mu"], extra["logvar"])
+        if terms is not None and not model.training:
+            moments = latent_moments(terms["mu"], terms["logvar"])
             logging_output.update({MOMENT_PREFIX + key: value for key, value in moments.items()})
         return loss, nsentences, logging_output
 
@@ -166,13 +162,13 @@ class ElboCriterion(FairseqCriterion):
         docs, tokens = total("nsentences"), total("ntokens")
         if docs == 0:
             return
-        rec, kl = total("rec"), total("kl")
+        nll = total("nll")
         metrics.log_scalar("loss", total("loss") / docs, docs, round=3)
-        metrics.log_scalar("rec", rec / docs, docs, round=3)
-        metrics.log_scalar("kl", kl / docs, docs, round=3)
-        metrics.log_scalar("nll", (rec + kl) / docs, docs, round=3)
+        metrics.log_scalar("rec", total("rec") / docs, docs, round=3)
+        metrics.log_scalar("kl", total("kl") / docs, docs, round=3)
+        metrics.log_scalar("nll", nll / docs, docs, round=3)
         metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
-        metrics.log_scalar("nll_tok", (rec + kl) / max(tokens, 1), tokens, round=4)
+        metrics.log_scalar("nll_tok", nll / max(tokens, 1), tokens, round=4)
         metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
         log_latent_diagnostics(logging_outputs)
 

@@ -41,8 +41,9 @@ from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum
 
-from ..modules import free_bits_kl
-from ..modules.gumbel import categorical_entropy, categorical_kl_to_uniform, clamped_kl
+from ..models.components import document_terms
+from ..modules import categorical_kl_to_uniform, clamped_kl_y, free_bits_kl, labelled_joint_bound, unlabelled_bound
+from ..modules.gumbel import categorical_entropy
 from .elbo import KLAnnealing, KLAnnealingConfig, logged_sum
 
 MAX_LOGGED_CLASSES = 64
@@ -91,8 +92,8 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
         true_label = sample.get("label")
         label = true_label if training else None  # evaluation: every document unlabelled, labels only scored
         exact = (not training) or self.cfg.unlabelled_bound == "exact"
-        terms = model(**sample["net_input"], label=label, sum_over_labels=exact, target=sample["target"],
-                      return_bound_scores=False)
+        terms = document_terms(model(**sample["net_input"], label=label, sum_over_labels=exact,
+                                     target=sample["target"]))
         log_qy, lab = terms["log_qy"], terms["labelled"]
         unl = ~lab
         num_classes = log_qy.size(-1)
@@ -100,14 +101,13 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
 
         kl_y = categorical_kl_to_uniform(log_qy)
         kl_y_unl = kl_y[unl]
-        kl_y_term = clamped_kl(kl_y_unl, self.cfg.kl_y_floor, self.cfg.kl_y_floor_mode) if training else kl_y_unl
+        kl_y_term = clamped_kl_y(kl_y_unl, self.cfg.kl_y_floor, self.cfg.kl_y_floor_mode) if training else kl_y_unl
         clf_nll = -log_qy[lab].gather(-1, label[lab].unsqueeze(-1)).squeeze(-1) if lab.any() \
             else log_qy.new_zeros(0)
 
         loss = (-terms["rec"].sum() + beta * free_bits_kl(terms["kl_z_dims"], self.cfg.free_bits if training else 0.0)
                 + kl_y_term.sum() + self.cfg.alpha * clf_nll.sum())
 
-        neg_elbo_y = -terms["elbo_y"]  # -L(x, y), or its q-expectation
         with torch.no_grad():
             pred = log_qy.argmax(-1)
             if training:
@@ -127,8 +127,8 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
             "sample_size": nsentences,
             "n_lab": int(lab.sum()),
             "n_unl": int(unl.sum()),
-            "lab_bound": (neg_elbo_y[lab] + math.log(num_classes)).sum().data,
-            "unl_bound": (neg_elbo_y[unl] + kl_y_unl).sum().data,
+            "lab_bound": -labelled_joint_bound(terms["elbo_y"][lab], num_classes).sum().data,
+            "unl_bound": -unlabelled_bound(terms["elbo_y"][unl], log_qy[unl]).sum().data,
             "rec": (-terms["rec"]).sum().data,
             "kl_z": terms["kl_z"].sum().data,
             "kl_y": kl_y_unl.sum().data,

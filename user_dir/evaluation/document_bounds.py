@@ -4,9 +4,10 @@ from typing import Dict, Optional
 
 import torch
 
-from ..criterions.elbo import document_log_likelihood
+from ..criterions.elbo import likelihood_and_kl
 from ..data import FirstDocuments
-from ..modules import active_units, latent_moments, mutual_information, mutual_information_upper_bound
+from ..models.components import LatentVariableModel
+from ..modules import active_units, latent_moments, mutual_information, mutual_information_upper_bound, negative_elbo
 
 
 @torch.no_grad()
@@ -27,41 +28,36 @@ def score_split(model, task, split: str, batch_size: int = 32, iw_samples: int =
         dataset = FirstDocuments(dataset, max_docs)  # the first documents of the file, not the shortest
     itr = task.get_batch_iterator(dataset=dataset, max_sentences=batch_size, ignore_invalid_inputs=False,
                                   seed=1).next_epoch_itr(shuffle=False)
-    has_latent = hasattr(model, "encoder")
-    totals = {"docs": 0, "tokens": 0, "rec": 0.0, "kl": 0.0, "iw": 0.0}
+    has_latent = isinstance(model, LatentVariableModel)
+    totals = {"docs": 0, "tokens": 0, "rec": 0.0, "kl": 0.0, "nll": 0.0, "iw": 0.0}
     mus, logvars = [], []
     for sample in itr:
         net_input = sample["net_input"]
-        if has_latent:
-            net_output = model(**net_input, return_bound_scores=False)
-            extra = net_output[1]
-            kl = extra["kl"]
-            mus.append(extra["mu"])
-            logvars.append(extra["logvar"])
-        else:
-            net_output = model(**net_input)
-            kl = None
-        rec = -document_log_likelihood(model, net_output, sample)
-        kl = torch.zeros_like(rec) if kl is None else kl
+        log_likelihood, kl, terms = likelihood_and_kl(model, model(**net_input), sample)
+        nll = negative_elbo(log_likelihood, kl)
+        if terms is not None:
+            mus.append(terms["mu"])
+            logvars.append(terms["logvar"])
         if has_latent and iw_samples > 0:
             iw = -model.importance_weighted_bound(net_input["src_tokens"], net_input["src_lengths"], sample["target"],
-                                                  iw_samples, iw_chunk, posterior=(extra["mu"], extra["logvar"]))
+                                                  iw_samples, iw_chunk, posterior=(terms["mu"], terms["logvar"]))
         else:
-            iw = rec + kl
-        totals["docs"] += rec.numel()
+            iw = nll
+        totals["docs"] += nll.numel()
         totals["tokens"] += int(sample["ntokens"])
-        totals["rec"] += float(rec.sum())
+        totals["rec"] -= float(log_likelihood.sum())
         totals["kl"] += float(kl.sum())
+        totals["nll"] += float(nll.sum())
         totals["iw"] += float(iw.sum())
     n, t = totals["docs"], totals["tokens"]
     result = {
         "split": split,
         "documents": n,
         "tokens": t,
-        "nll": (totals["rec"] + totals["kl"]) / n,
+        "nll": totals["nll"] / n,
         "rec": totals["rec"] / n,
         "kl": totals["kl"] / n,
-        "ppl": math.exp((totals["rec"] + totals["kl"]) / t),
+        "ppl": math.exp(totals["nll"] / t),
         "iw_samples": iw_samples if has_latent else 0,
         "iw_nll": totals["iw"] / n,
         "iw_ppl": math.exp(totals["iw"] / t),

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from fairseq.data import Dictionary, data_utils
 
 from ..data import DocumentDataset
+from ..models.semisup_vae import SemiSupervisedVAE
 from ..tasks.text_vae import label_names, load_labels
 
 
@@ -47,7 +48,7 @@ def vae_features(model, dataset: DocumentDataset, batch_size: int = 32) -> Dict[
     for sample in batches(dataset, batch_size):
         ids = sample["id"].numpy()
         src, lengths = sample["net_input"]["src_tokens"], sample["net_input"]["src_lengths"]
-        if hasattr(model.encoder, "classify"):
+        if isinstance(model, SemiSupervisedVAE):
             h, log_qy = model.encoder.classify(src, lengths)
             y = F.one_hot(log_qy.argmax(-1), log_qy.size(-1)).float()
             mu, _ = model.encoder.posterior_given(h, y)

@@ -41,10 +41,10 @@ def posterior_means_2d(model, data: str, split: str, max_doc_tokens: int = 400, 
     """Posterior means of the labelled documents of ``split`` in 2-D (``project_2d``): the mean of q(z|x)
     for a text_vae, of q(z|x, y) with y = argmax q(y|x) for a semisup_vae. ``max_docs`` > 0 keeps a
     random subset (``seed``). Returns points (N, 2), labels (N,), names, xlabel, ylabel, title, latent_dim."""
+    from ..models.components import LatentVariableModel
     from .features import load_split, vae_features
 
-    encoder = getattr(model, "encoder", None)
-    if encoder is None or not (hasattr(encoder, "classify") or hasattr(encoder, "posterior")):
+    if not isinstance(model, LatentVariableModel):
         raise ValueError("the checkpoint has no latent variable z (text_vae or semisup_vae needed)")
     dataset, _, names = load_split(data, split, max_doc_tokens)
     if dataset.labels is None:

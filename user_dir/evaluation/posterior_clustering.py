@@ -12,6 +12,7 @@ from typing import Dict
 
 import numpy as np
 
+from ..models.semisup_vae import SemiSupervisedVAE
 from .clustering import assign_clusters, cluster_accuracy, makhzani_accuracy
 from .features import load_split, vae_features
 
@@ -20,7 +21,7 @@ def qy_clustering(model, data: str, valid_split: str = "valid", test_split: str 
                   max_doc_tokens: int = 400, batch_size: int = 32) -> Dict:
     """test_accuracy and valid_accuracy_same_assignment (%), cluster_labels (label name per cluster),
     fallback_clusters (clusters no validation document was assigned to), test_cluster_sizes, num_test."""
-    if not hasattr(model.encoder, "classify"):
+    if not isinstance(model, SemiSupervisedVAE):
         raise ValueError("the checkpoint has no q(y|x) (use a semisup_vae checkpoint, or features + GMM)")
     feats = {}
     for split in (valid_split, test_split):

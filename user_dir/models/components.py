@@ -3,14 +3,14 @@
 * ``DilatedCNNDecoderConfig`` / ``build_dilated_decoder``: the paper's dilated CNN decoder (Sec. 2.3);
 * ``LatentVariableConfig``, ``build_document_encoder``, ``build_latent_decoder``: encoder, z and
   decoder settings of the VAEs (Sec. 2.2);
-* ``LatentVariableModel``: what every model with a Gaussian z shares (bound scores for
-  fairseq-eval-lm, log p(x|z) without the (B, T, V) tensor, the importance-weighted bound);
+* ``LatentVariableModel``: the forward contract of every model with a Gaussian z (``document_terms``,
+  bound scores for fairseq-eval-lm), log p(x|z) without the (B, T, V) tensor, the importance-weighted
+  bound;
 * ``LabelClassifier``: the q(y|x) MLP of the semi-supervised VAE and of the LSTM classifiers.
 """
 import logging
-import math
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
 from fairseq import utils
@@ -23,8 +23,7 @@ from ..modules import (
     LatentConditionedDecoder,
     LSTMConditionedDecoder,
     LSTMDocumentEncoder,
-    log_normal_diag,
-    log_standard_normal,
+    importance_weighted_bound,
     reparameterize,
     target_log_probs,
 )
@@ -171,9 +170,25 @@ def load_lstm_lm_state(path: str) -> dict:
     return state["model"]
 
 
+def document_terms(net_output) -> Optional[Dict[str, Tensor]]:
+    """The per-document terms of the bound that a latent-variable model's ``forward`` returns in
+    ``net_output[1]["terms"]`` (see ``TextVAE`` and ``SemiSupervisedVAE``); None for a language model,
+    whose ``forward`` returns plain decoder output. What the criterions and evaluations read."""
+    extra = net_output[1] if len(net_output) > 1 else None
+    return extra.get("terms") if isinstance(extra, dict) else None
+
+
 class LatentVariableModel(BaseFairseqModel):
-    """Shared machinery of models with a Gaussian code z and a document decoder:
-    the bound-scoring interface used by fairseq-eval-lm and the importance-weighted bound."""
+    """The base of the models with a Gaussian code z and a document decoder.
+
+    The forward contract: ``forward(src_tokens, src_lengths, ...)`` returns ``(decoder_out, extra)``
+    like a fairseq language model, where ``decoder_out`` (B, T, .) is the decoder's output for the z (and
+    y) it used, ``extra["terms"]`` the per-document terms of the bound (``document_terms``),
+    ``extra["bound"]`` (B,) the bound itself on log p(x) and ``extra["bound_name"]`` which bound it is.
+    ``get_normalized_probs`` turns that output into per-position scores whose sum over a document's
+    targets is its bound (what fairseq-eval-lm sums); the sequence generator, which calls the decoder
+    directly, gets the decoder's probabilities.
+    """
 
     supported_targets = {"future"}
 
@@ -194,11 +209,25 @@ class LatentVariableModel(BaseFairseqModel):
         return self.encoder.reader.load_from_lstm_lm(load_lstm_lm_state(path), source=path)
 
     def get_normalized_probs(self, net_output, log_probs: bool, sample=None):
-        """Decoder probabilities; bound scores from ``forward`` in eval mode are already normalised."""
+        """Decoder (log-)probabilities; for a ``forward`` output (which carries ``bound``), those plus its
+        ``score_offsets``: scores whose sum at a document's targets is its bound. fairseq-eval-lm's ``--softmax-batch`` hands a batch over as consecutive slices
+        of its flattened positions (``SequenceScorer``): each slice gets the next positions' offsets."""
+        lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample=sample).float()
         extra = net_output[1] if len(net_output) > 1 else None
-        if isinstance(extra, dict) and extra.get("normalized_scores", False):
-            return net_output[0] if log_probs else net_output[0].exp()
-        return self.decoder.get_normalized_probs(net_output, log_probs, sample)
+        if isinstance(extra, dict) and "bound" in extra:
+            offsets = extra["score_offsets"]
+            if lprobs.shape[:2] == offsets.shape:
+                lprobs = lprobs + offsets.unsqueeze(-1)
+            else:  # a slice of the flattened batch (1, n, V)
+                start = extra.get("scored_positions", 0)
+                flat = offsets.reshape(1, -1)[:, start: start + lprobs.size(1)]
+                if flat.shape != lprobs.shape[:2]:
+                    raise ValueError(f"bound scores: log-probs {tuple(lprobs.shape[:2])} do not match the batch's "
+                                     f"{tuple(offsets.shape)} positions (from position {start})")
+                extra["scored_positions"] = start + lprobs.size(1)
+                lprobs = lprobs + flat.unsqueeze(-1)
+            self.log_bound_once(extra["bound_name"])
+        return lprobs if log_probs else lprobs.exp()
 
     def log_bound_once(self, bound_name: str) -> None:
         """Says once per model which bound fairseq-eval-lm's perplexity is made of."""
@@ -207,26 +236,19 @@ class LatentVariableModel(BaseFairseqModel):
                         "exp(-sum / tokens) is an upper bound on the perplexity")
             self._bound_logged = True
 
-    def reconstruction_and_lprobs(self, net_output, target: Tensor):
-        """Normalised log-probs (B, T, V) in fp32 and log p(x|z) per document (B,)."""
-        lprobs = self.decoder.get_normalized_probs(net_output, log_probs=True, sample={"target": target}).float()
-        return lprobs, self.document_reconstruction(net_output, target)
-
     def document_reconstruction(self, net_output, target: Tensor) -> Tensor:
         """log p(x|z) per document (B,) in fp32 from the decoder's output (differentiable)."""
         return target_log_probs(self.decoder, net_output, target).sum(-1)
 
-    def bound_scores(self, lprobs: Tensor, target: Tensor, bound: Tensor, reconstruction: Tensor) -> Tensor:
-        """Per-position scores (B, T, V) whose sum at a document's targets is its ``bound``.
-
-        ``(bound - reconstruction) / n`` is added to the decoder's log-probabilities
-        at each of the document's n scored positions (EOS included), so
-        ``fairseq-eval-lm``, which sums target log-probabilities, sums to the bound.
-        Each row stays self-contained, so ``--softmax-batch`` splitting is harmless.
-        """
+    def score_offsets(self, target: Tensor, bound: Tensor, reconstruction: Tensor) -> Tensor:
+        """Per-position offsets (B, T) that turn the decoder's log-probabilities into scores whose sum at a
+        document's targets is its ``bound`` (B,): ``(bound - reconstruction) / n`` at each of the document's
+        n scored positions (EOS included), 0 at padding, ``reconstruction`` (B,) being log p(x|.) of the
+        decoder output returned with them. fairseq-eval-lm, which sums target log-probabilities, then sums
+        to the bound; every entry of a position's row gets the same offset."""
         mask = target.ne(self.decoder.dictionary.pad())
-        per_token = (bound - reconstruction) / mask.sum(-1).clamp(min=1)
-        return lprobs + (per_token[:, None] * mask).unsqueeze(-1)
+        per_token = (bound.float() - reconstruction.float()) / mask.sum(-1).clamp(min=1)
+        return (per_token[:, None] * mask).detach()
 
     def reconstruction(self, tokens: Tensor, target: Tensor, latent: Tensor) -> Tensor:
         """log p(x|z) per document (B,) in fp32, without the (B, T, V) tensor of log-probabilities.
@@ -236,7 +258,7 @@ class LatentVariableModel(BaseFairseqModel):
         of ``CPU_LOGITS_PER_BLOCK`` logits, on a GPU one block), so memory does
         not grow with B x T x V: decoding 50 samples of z for 16 documents of 80
         tokens at once would otherwise hold 2 x 5 GB of logits and log-probs at a
-        20k vocabulary. Same numbers as ``reconstruction_and_lprobs``.
+        20k vocabulary. Same numbers as ``document_reconstruction``.
         """
         features, _ = self.decoder(tokens, latent=latent, features_only=True)
         mask = target.ne(self.decoder.dictionary.pad())
@@ -272,19 +294,15 @@ class LatentVariableModel(BaseFairseqModel):
     @torch.no_grad()
     def importance_weighted_bound(self, src_tokens: Tensor, src_lengths: Tensor, target: Tensor,
                                   num_samples: int, chunk_size: int = 50, posterior=None) -> Tensor:
-        """log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x)  (Burda et al. 2016).
-
-        All K samples are drawn first, then decoded ``chunk_size`` at a time
-        (``latent_log_likelihoods``); the log-sum-exp is taken in fp32. Returns (B,) nats.
-        """
+        """``bounds.importance_weighted_bound`` with K = ``num_samples`` samples of q(z|x) (``posterior``
+        (mu, logvar), else the encoder's), all drawn first, then decoded ``chunk_size`` at a time
+        (``latent_log_likelihoods``). Returns (B,) nats."""
         if posterior is None:
             out = self.encoder(src_tokens, src_lengths)
             posterior = (out["mu"][0], out["logvar"][0])
         mu, logvar = posterior
-        z_all = reparameterize(mu, logvar, num_samples=num_samples)  # (B, K, D), drawn up front
-        log_prior_ratio = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
-        log_weights = self.latent_log_likelihoods(src_tokens, target, z_all, chunk_size) + log_prior_ratio
-        return torch.logsumexp(log_weights, dim=1) - math.log(num_samples)
+        z = reparameterize(mu, logvar, num_samples=num_samples)  # (B, K, D), drawn up front
+        return importance_weighted_bound(self.latent_log_likelihoods(src_tokens, target, z, chunk_size), z, mu, logvar)
 
 
 class LabelClassifier(nn.Module):

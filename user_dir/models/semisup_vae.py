@@ -7,17 +7,16 @@ p(x, y, z) = p(y) p(z) p(x | y, z), p(y) uniform over C classes, p(z) = N(0, I).
 * p(x|y,z): the configured decoder (dilated CNN or LSTM) conditioned on [z; y]
   (``build_latent_decoder(cfg, dict, latent_dim + C)``).
 
-Bounds (nats per document, paper Sec. 2.4):
-  L(x, y) = E_q(z|x,y)[log p(x|y,z)] - KL(q(z|x,y) || p(z))
+Bounds (nats per document, paper Sec. 2.4; computed in ``modules/bounds.py``):
+  L(x, y) = E_q(z|x,y)[log p(x|y,z)] - KL(q(z|x,y) || p(z))       (``labelled_bound``)
   log p(x, y) >= L(x, y) + log p(y)
-  log p(x) >= U(x) = sum_y q(y|x) L(x, y) - KL(q(y|x) || p(y))
+  log p(x) >= U(x) = sum_y q(y|x) L(x, y) - KL(q(y|x) || p(y))    (``unlabelled_bound``)
 U(x) is estimated in training either with one Gumbel-softmax sample y ~ q(y|x)
 (Eq. 4, the paper's choice: gradients reach q(y|x) through the sample) or with
 the exact sum over the C labels (C decoder passes per document). Evaluation
 (validation in the criterion, fairseq-eval-lm) always uses the exact sum.
 The Gumbel-softmax, the KLs and the log-sum-exps are computed in fp32.
 """
-import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -28,13 +27,16 @@ from torch import Tensor
 
 from ..modules import (
     GaussianPosterior,
+    bound_over_uniform_labels,
     exponential_decay,
     gaussian_kl_per_dim,
-    log_normal_diag,
-    log_standard_normal,
+    importance_weighted_bound,
+    labelled_bound,
+    labelled_joint_bound,
     reparameterize,
+    unlabelled_bound,
 )
-from ..modules.gumbel import categorical_kl_to_uniform, gumbel_softmax
+from ..modules.gumbel import gumbel_softmax
 from .architectures import register_architectures
 from .components import (
     LabelClassifier,
@@ -132,18 +134,16 @@ class SemiSupVAEEncoder(FairseqEncoder):
 class SemiSupervisedVAE(LatentVariableModel):
     """M2 semi-supervised VAE with a dilated-CNN or LSTM decoder.
 
-    ``forward(src_tokens, src_lengths, label=None, sum_over_labels=False,
-    target=None, return_bound_scores=None)``:
-
-    * training / criterion mode (``return_bound_scores=False``, the default in
-      training): returns a dict of per-document fp32 tensors, see
-      ``document_terms``. ``label`` (B,) holds class indices for labelled
-      documents and -1 for unlabelled ones (None: all unlabelled).
-    * eval mode (fairseq-eval-lm): ``(scores, extra)`` with per-position scores
-      whose sum over a document's targets is its unlabelled bound U(x) with the
-      exact sum over labels (``eval_bound_samples = 1``), or, for K > 1, the
-      importance-weighted bound log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) /
-      q(z_k|x,y) (unbiased inside the log for every y, so a bound on log p(x)).
+    ``forward(src_tokens, src_lengths, label=None, sum_over_labels=None, target=None)`` returns
+    ``(decoder_out, extra)`` (the contract of ``LatentVariableModel``): ``extra["terms"]`` are the
+    per-document terms of ``_bound_terms``, ``extra["bound"]`` (B,) the bound of each document on
+    log p(x): L(x, y) + log p(y) for a labelled one, U(x) for an unlabelled one (Gumbel-softmax
+    estimate, or with ``sum_over_labels`` the exact sum over labels); in eval mode with
+    ``eval_bound_samples`` K > 1 the importance-weighted bound log sum_y p(y) (1/K) sum_k p(x|y,z_k)
+    p(z_k) / q(z_k|x,y) of every document. ``label`` (B,) holds class indices for labelled documents
+    and -1 for unlabelled ones (None: all unlabelled); ``sum_over_labels`` defaults to True in eval mode
+    (fairseq-eval-lm: U(x) exactly) and False in training. ``decoder_out`` is the decoder's output for
+    the label used (the most probable label for the exact sum).
     """
 
     def __init__(self, cfg, encoder, decoder, num_classes: int):
@@ -175,35 +175,31 @@ class SemiSupervisedVAE(LatentVariableModel):
         return exponential_decay(self.num_updates, c.gumbel_temperature_start, c.gumbel_temperature_min,
                                  c.gumbel_temperature_rate)
 
-    @property
-    def log_prior_y(self) -> float:
-        return -math.log(self.num_classes)
-
     # ---- pieces
     def _decode_rows(self, src_tokens, target, h, y, doc):
-        """L(x, y) pieces for rows (documents ``doc`` with label vectors ``y``): log p(x|y,z), KL per dim."""
+        """L(x, y) pieces for rows (documents ``doc`` with label vectors ``y``): log p(x|y,z), KL per dim,
+        the mean of q(z|x,y) and the decoder's output."""
         mu, logvar = self.encoder.posterior_given(h[doc], y)
         z = reparameterize(mu, logvar)
         net_output = self.decoder(src_tokens[doc], latent=torch.cat([z, y.to(z.dtype)], dim=-1))
         rec = self.document_reconstruction(net_output, target[doc])
         kl_dims = gaussian_kl_per_dim(mu, logvar)
-        return rec, kl_dims, mu
+        return rec, kl_dims, mu, net_output
 
-    def document_terms(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor] = None,
-                       sum_over_labels: bool = False, target: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Per-document terms of the semi-supervised objective, fp32, all (B,) unless noted.
+    def _bound_terms(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor],
+                     sum_over_labels: bool, target: Tensor):
+        """Per-document terms of the semi-supervised objective, fp32, all (B,) unless noted; the decoder
+        output (B, T, .) for the label each document used (the most probable one for the exact sum) and
+        its log p(x|y,z) (B,).
 
         * ``log_qy`` (B, C): log q(y|x).
         * ``rec``: log p(x|y,z), ``kl_z_dims`` (B, D): KL(q(z|x,y) || p(z)) per dimension, for y the
           document's label (labelled), its Gumbel-softmax sample (unlabelled, default) or, with
           ``sum_over_labels``, the expectation sum_y q(y|x) (.) over all C labels (unlabelled).
-        * ``elbo_y`` = rec - kl_z = L(x, y) (or its q(y|x)-expectation); ``labelled`` (B,) bool.
+        * ``elbo_y`` = L(x, y) (``labelled_bound``; or its q(y|x)-expectation); ``labelled`` (B,) bool.
         * ``y`` (B, C): the label vector used (one-hot, Gumbel sample, or q(y|x) for the exact sum);
           ``mu`` (B, D): mean of q(z|x,y) for that y (the q-weighted mean for the exact sum).
         """
-        dictionary = self.decoder.dictionary
-        if target is None:
-            target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
         h, log_qy = self.encoder.classify(src_tokens, src_lengths)
         bsz, num_classes = log_qy.shape
         if label is None:
@@ -223,8 +219,10 @@ class SemiSupervisedVAE(LatentVariableModel):
         rec = log_qy.new_zeros(bsz)
         kl_dims = log_qy.new_zeros(bsz, self.cfg.latent_dim)
         mu = log_qy.new_zeros(bsz, self.cfg.latent_dim)
+        pieces = []  # (documents, their decoder output): assembled into the (B, T, .) output below
         if doc.numel():
-            r, k, m = self._decode_rows(src_tokens, target, h, y[doc], doc)
+            r, k, m, out = self._decode_rows(src_tokens, target, h, y[doc], doc)
+            pieces.append((doc, out, r))
             rec = rec.index_put((doc,), r)
             kl_dims = kl_dims.index_put((doc,), k)
             mu = mu.index_put((doc,), m.float())
@@ -232,73 +230,74 @@ class SemiSupervisedVAE(LatentVariableModel):
         if exact:
             udoc = unlabelled.nonzero().squeeze(-1)
             q = log_qy[udoc].exp()
+            best = q.argmax(-1)
             rec_u, kl_u, mu_u = 0.0, 0.0, 0.0
             for c in range(num_classes):
                 onehot = F.one_hot(torch.full_like(udoc, c), num_classes).float()
-                r, k, m = self._decode_rows(src_tokens, target, h, onehot, udoc)
+                r, k, m, out = self._decode_rows(src_tokens, target, h, onehot, udoc)
                 rec_u = rec_u + q[:, c] * r
                 kl_u = kl_u + q[:, c:c + 1] * k
                 mu_u = mu_u + q[:, c:c + 1] * m.float()
+                pieces.append((udoc[best == c], (out[0][best == c], out[1]), r[best == c]))
             rec = rec.index_put((udoc,), rec_u)
             kl_dims = kl_dims.index_put((udoc,), kl_u)
             mu = mu.index_put((udoc,), mu_u)
             y = y.index_put((udoc,), q)
-        return {
+        terms = {
             "log_qy": log_qy, "labelled": labelled, "rec": rec, "kl_z_dims": kl_dims, "kl_z": kl_dims.sum(-1),
-            "elbo_y": rec - kl_dims.sum(-1), "y": y, "mu": mu, "temperature": torch.tensor(self.temperature),
+            "elbo_y": labelled_bound(rec, kl_dims.sum(-1)), "y": y, "mu": mu,
+            "temperature": torch.tensor(self.temperature),
         }
-
-    @staticmethod
-    def unlabelled_bound(terms: Dict[str, Tensor]) -> Tensor:
-        """U(x) = E_q(y|x)[L(x, y)] - KL(q(y|x) || p(y)) per document (B,), p(y) uniform."""
-        return terms["elbo_y"] - categorical_kl_to_uniform(terms["log_qy"])
+        if len(pieces) == 1 and pieces[0][0].numel() == bsz:
+            return terms, pieces[0][1], pieces[0][2]
+        first = pieces[0][1][0]
+        features, reconstruction = first.new_zeros((bsz,) + first.shape[1:]), rec.new_zeros(bsz)
+        for rows, out, r in pieces:
+            features = features.index_put((rows,), out[0])
+            reconstruction = reconstruction.index_put((rows,), r)
+        return terms, (features, pieces[-1][1][1]), reconstruction
 
     @torch.no_grad()
     def importance_weighted_bound_over_labels(self, src_tokens, src_lengths, target, num_samples: int,
                                               chunk_size: int = 50) -> Tensor:
-        """log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) / q(z_k|x,y), z_k ~ q(z|x,y); (B,) fp32."""
-        h, log_qy = self.encoder.classify(src_tokens, src_lengths)
+        """log sum_y p(y) (1/K) sum_k p(x|y,z_k) p(z_k) / q(z_k|x,y), z_k ~ q(z|x,y) (``bounds.
+        importance_weighted_bound`` per label, ``bound_over_uniform_labels`` over them); (B,) fp32."""
+        h, _ = self.encoder.classify(src_tokens, src_lengths)
         bsz = src_tokens.size(0)
         per_label = []
         for c in range(self.num_classes):
             y = F.one_hot(torch.full((bsz,), c, dtype=torch.long, device=src_tokens.device), self.num_classes).float()
             mu, logvar = self.encoder.posterior_given(h, y)
-            z_all = reparameterize(mu, logvar, num_samples=num_samples)
-            log_w = log_standard_normal(z_all) - log_normal_diag(z_all, mu.unsqueeze(1), logvar.unsqueeze(1))
-            latents = torch.cat([z_all, y.unsqueeze(1).expand(bsz, num_samples, -1).to(z_all.dtype)], dim=-1)
-            log_w = self.latent_log_likelihoods(src_tokens, target, latents, chunk_size) + log_w
-            per_label.append(torch.logsumexp(log_w, dim=1) - math.log(num_samples))
-        return torch.logsumexp(torch.stack(per_label, dim=1) + self.log_prior_y, dim=1)
+            z = reparameterize(mu, logvar, num_samples=num_samples)
+            latents = torch.cat([z, y.unsqueeze(1).expand(bsz, num_samples, -1).to(z.dtype)], dim=-1)
+            log_likelihoods = self.latent_log_likelihoods(src_tokens, target, latents, chunk_size)
+            per_label.append(importance_weighted_bound(log_likelihoods, z, mu, logvar))
+        return bound_over_uniform_labels(torch.stack(per_label, dim=1))
 
     def forward(self, src_tokens: Tensor, src_lengths: Tensor, label: Optional[Tensor] = None,
-                sum_over_labels: bool = False, target: Optional[Tensor] = None,
-                return_bound_scores: Optional[bool] = None, **kwargs):
-        if return_bound_scores is None:
-            return_bound_scores = not self.training
-        if not return_bound_scores:
-            return self.document_terms(src_tokens, src_lengths, label=label, sum_over_labels=sum_over_labels,
-                                       target=target)
-        dictionary = self.decoder.dictionary
-        target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
+                sum_over_labels: Optional[bool] = None, target: Optional[Tensor] = None, **kwargs):
+        if target is None:
+            dictionary = self.decoder.dictionary
+            target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
+        if sum_over_labels is None:
+            sum_over_labels = not self.training
+        terms, decoder_out, reconstruction = self._bound_terms(src_tokens, src_lengths, label, sum_over_labels,
+                                                               target)
         k = self.cfg.eval_bound_samples
-        if k > 1:
+        if k > 1 and not self.training:
             bound = self.importance_weighted_bound_over_labels(src_tokens, src_lengths, target, k,
                                                                self.cfg.eval_bound_chunk)
             name = f"importance-weighted bound over z (K={k}) with the exact sum over labels"
         else:
-            terms = self.document_terms(src_tokens, src_lengths, sum_over_labels=True, target=target)
-            bound = self.unlabelled_bound(terms)
-            name = "unlabelled bound U(x) (exact sum over labels, 1 sample of z per label, analytic KLs)"
-        self.log_bound_once(name)
-        # spread the bound over the decoder's log-probs for the most probable label
-        h, log_qy = self.encoder.classify(src_tokens, src_lengths)
-        y = F.one_hot(log_qy.argmax(-1), self.num_classes).float()
-        mu, logvar = self.encoder.posterior_given(h, y)
-        net_output = self.decoder(src_tokens, latent=torch.cat([reparameterize(mu, logvar), y], dim=-1))
-        lprobs, reconstruction = self.reconstruction_and_lprobs(net_output, target)
-        scores = self.bound_scores(lprobs, target, bound, reconstruction)
-        extra = dict(net_output[1], normalized_scores=True, bound=bound, bound_name=name, log_qy=log_qy)
-        return scores, extra
+            labelled = terms["labelled"]
+            bound = torch.where(labelled, labelled_joint_bound(terms["elbo_y"], self.num_classes),
+                                unlabelled_bound(terms["elbo_y"], terms["log_qy"]))
+            name = ("unlabelled bound U(x) " + ("(exact sum over labels, 1 sample of z per label, analytic KLs)"
+                                                if sum_over_labels else "(one Gumbel-softmax sample of y)")
+                    + (", L(x, y) + log p(y) for labelled documents" if bool(labelled.any()) else ""))
+        offsets = self.score_offsets(target, bound, reconstruction)
+        return decoder_out[0], dict(decoder_out[1] or {}, terms=terms, bound=bound, bound_name=name,
+                                    score_offsets=offsets)
 
 
 register_architectures("semisup_vae", SemiSupVAEConfig)

@@ -6,7 +6,7 @@ from typing import Dict, List, Optional
 from fairseq.models import FairseqEncoder, register_model
 from torch import Tensor
 
-from ..modules import GaussianPosterior, gaussian_kl
+from ..modules import GaussianPosterior, gaussian_kl_per_dim, negative_elbo
 from .architectures import register_architectures
 from .components import (
     LatentVariableConfig,
@@ -50,17 +50,17 @@ class TextVAEEncoder(FairseqEncoder):
 
 @register_model("text_vae", dataclass=TextVAEConfig)
 class TextVAE(LatentVariableModel):
-    """Document VAE. ``forward(src_tokens, src_lengths)`` returns ``(out, extra)``.
+    """Document VAE (paper Sec. 2.2-2.3). ``forward(src_tokens, src_lengths, target=None)`` returns the
+    decoder's logits (B, T, V) for one reparameterised z per document and ``extra`` with (the contract of
+    ``LatentVariableModel``):
 
-    In training mode (or with ``return_bound_scores=False``) ``out`` are the
-    decoder's logits (B, T, V) for one reparameterised z per document, and
-    ``extra`` holds ``kl`` (B,) in nats, ``mu``/``logvar``/``z`` (B, D).
+    * ``terms`` (``document_terms``): ``rec`` = log p(x|z) (B,), ``kl`` (B,) and ``kl_dims`` (B, D) =
+      KL(q(z|x) || p(z)), ``mu``, ``logvar``, ``z`` (B, D); all fp32;
+    * ``bound`` (B,): the ELBO log p(x|z) - KL of that z (Eq. 3), or, in eval mode with
+      ``eval_bound_samples`` K > 1, the importance-weighted bound with K samples; ``bound_name``;
+      ``score_offsets`` (B, T) (``LatentVariableModel.score_offsets``).
 
-    In eval mode (what ``fairseq-eval-lm`` calls) ``out`` are normalised
-    per-position scores whose sum over a document's targets equals its bound:
-    the ELBO ``log p(x|z) - KL`` with one z (``eval_bound_samples = 1``, paper
-    Eq. 3) or the importance-weighted bound with K samples. ``extra["bound"]``
-    (B,) holds the bound and ``extra["bound_name"]`` says which one it is.
+    ``target`` defaults to the document task's targets of ``src_tokens``.
     """
 
     @classmethod
@@ -70,31 +70,26 @@ class TextVAE(LatentVariableModel):
         decoder = build_latent_decoder(cfg, dictionary, cfg.latent_dim)
         return cls(cfg, encoder, decoder)
 
-    def forward(self, src_tokens: Tensor, src_lengths: Tensor, return_bound_scores: Optional[bool] = None,
-                **kwargs):
+    def forward(self, src_tokens: Tensor, src_lengths: Tensor, target: Optional[Tensor] = None, **kwargs):
+        if target is None:
+            dictionary = self.decoder.dictionary
+            target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
         encoder_out = self.encoder(src_tokens, src_lengths)
         mu, logvar, z = encoder_out["mu"][0], encoder_out["logvar"][0], encoder_out["z"][0]
         logits, extra = self.decoder(src_tokens, latent=z)
-        extra.update(kl=gaussian_kl(mu, logvar), mu=mu, logvar=logvar, z=z)
-        if return_bound_scores is None:
-            return_bound_scores = not self.training
-        if not return_bound_scores:
-            return logits, extra
-        dictionary = self.decoder.dictionary
-        target = targets_from_source(src_tokens, src_lengths, dictionary.eos(), dictionary.pad())
-        lprobs, reconstruction = self.reconstruction_and_lprobs((logits, extra), target)
+        kl_dims = gaussian_kl_per_dim(mu, logvar)
+        terms = {"rec": self.document_reconstruction((logits, extra), target), "kl": kl_dims.sum(-1),
+                 "kl_dims": kl_dims, "mu": mu, "logvar": logvar, "z": z}
         k = self.cfg.eval_bound_samples
-        if k > 1:
+        if k > 1 and not self.training:
             bound = self.importance_weighted_bound(src_tokens, src_lengths, target, k, self.cfg.eval_bound_chunk,
                                                    posterior=(mu, logvar))
-            extra["bound_name"] = f"importance-weighted bound, K={k}"
+            name = f"importance-weighted bound, K={k}"
         else:
-            bound = reconstruction - extra["kl"]
-            extra["bound_name"] = "ELBO (1 sample of z, analytic KL)"
-        self.log_bound_once(extra["bound_name"])
-        scores = self.bound_scores(lprobs, target, bound, reconstruction)
-        extra.update(normalized_scores=True, bound=bound, reconstruction=reconstruction)
-        return scores, extra
+            bound = -negative_elbo(terms["rec"], terms["kl"])
+            name = "ELBO (1 sample of z, analytic KL)"
+        offsets = self.score_offsets(target, bound, terms["rec"])
+        return logits, dict(extra, terms=terms, bound=bound, bound_name=name, score_offsets=offsets)
 
 
 register_architectures("text_vae", TextVAEConfig)

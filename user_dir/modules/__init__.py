@@ -1,16 +1,19 @@
 from .causal_dilated_conv import CausalDilatedConv1d
 from .dilated_cnn_decoder import DilatedCNNDecoder, DilatedResidualBlock
-from .gaussian import (
-    LOGVAR_MAX,
-    LOGVAR_MIN,
-    GaussianPosterior,
+from .bounds import (
+    bound_over_uniform_labels,
+    categorical_kl_to_uniform,
+    clamped_kl_y,
     free_bits_kl,
     gaussian_kl,
     gaussian_kl_per_dim,
-    log_normal_diag,
-    log_standard_normal,
-    reparameterize,
+    importance_weighted_bound,
+    labelled_bound,
+    labelled_joint_bound,
+    negative_elbo,
+    unlabelled_bound,
 )
+from .gaussian import LOGVAR_MAX, LOGVAR_MIN, GaussianPosterior, log_normal_diag, log_standard_normal, reparameterize
 from .latent_conditioned_decoder import LatentConditionedDecoder
 from .latent_diagnostics import (
     active_units,
@@ -34,15 +37,23 @@ __all__ = [
     "LSTMConditionedDecoder",
     "LSTMDocumentEncoder",
     "LatentConditionedDecoder",
+    "bound_over_uniform_labels",
+    "categorical_kl_to_uniform",
+    "clamped_kl_y",
     "cyclical_schedule",
     "exponential_decay",
     "free_bits_kl",
     "gaussian_kl",
     "gaussian_kl_per_dim",
+    "importance_weighted_bound",
+    "labelled_bound",
+    "labelled_joint_bound",
     "linear_schedule",
     "log_normal_diag",
     "log_standard_normal",
+    "negative_elbo",
     "reparameterize",
+    "unlabelled_bound",
     "active_units",
     "active_units_from_moments",
     "adaptive_softmax_of",

@@ -1,4 +1,4 @@
-"""Diagonal-Gaussian posterior q(z|x), its KL to N(0, I), and log densities.
+"""Diagonal-Gaussian posterior q(z|x), reparameterised samples and log densities (its KL: ``bounds.py``).
 
 All reductions are done in fp32 whatever the input dtype, so half-precision
 training keeps the KL and the importance weights finite.
@@ -28,29 +28,6 @@ class GaussianPosterior(nn.Module):
         return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
 
 
-def gaussian_kl_per_dim(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu_j, exp(logvar_j)) || N(0, 1)) = 1/2 (mu_j^2 + e^{logvar_j} - 1 - logvar_j) per dimension.
-
-    (Kingma & Welling 2013, App. B; the KL term of Yang et al. 2017, Eq. 3.)
-    (..., D) -> (..., D), in fp32 (fp64 for fp64 input).
-    """
-    mu, logvar = _at_least_fp32(mu, logvar)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-
-
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(q(z|x) || p(z)) of a diagonal Gaussian to N(0, I): ``gaussian_kl_per_dim`` summed, (..., D) -> (...)."""
-    return gaussian_kl_per_dim(mu, logvar).sum(-1)
-
-
-def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
-    """The KL term of a batch under free bits (Kingma et al. 2016; later work, not the paper's):
-    B * sum_j max(lambda, mean_b KL_bj) for kl_per_dim (B, D); lambda = 0 gives sum_b KL_b."""
-    if free_bits > 0 and kl_per_dim.size(0) > 0:
-        return kl_per_dim.size(0) * kl_per_dim.mean(0).clamp(min=free_bits).sum()
-    return kl_per_dim.sum()
-
-
 def reparameterize(mu: Tensor, logvar: Tensor, num_samples: int = 0) -> Tensor:
     """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I).
 
@@ -65,7 +42,8 @@ def reparameterize(mu: Tensor, logvar: Tensor, num_samples: int = 0) -> Tensor:
     return mu + std * eps
 
 
-def _at_least_fp32(*tensors: Tensor):
+def at_least_fp32(*tensors: Tensor):
+    """The tensors in fp32, or all in fp64 when any of them is fp64."""
     dtype = torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
     return [t.to(dtype) for t in tensors]
 
@@ -73,11 +51,11 @@ def _at_least_fp32(*tensors: Tensor):
 def log_normal_diag(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     """log N(z; mu, diag(exp(logvar))) summed over the last dim (broadcasting), in fp32, or in fp64
     when any input is fp64."""
-    z, mu, logvar = _at_least_fp32(z, mu, logvar)
+    z, mu, logvar = at_least_fp32(z, mu, logvar)
     return -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * (-logvar).exp()).sum(-1)
 
 
 def log_standard_normal(z: Tensor) -> Tensor:
     """log N(z; 0, I) summed over the last dim, in fp32 (fp64 for fp64 input)."""
-    (z,) = _at_least_fp32(z)
+    (z,) = at_least_fp32(z)
     return -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)

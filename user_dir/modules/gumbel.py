@@ -1,9 +1,9 @@
-"""Categorical latent variables: Gumbel-softmax samples and categorical KLs (all in fp32).
+"""Categorical latent variables: Gumbel-softmax samples and the entropy of q(y|x) (all in fp32;
+the categorical KL and its clamp of Eq. 5 are in ``bounds.py``).
 
 Used by the semi-supervised VAE (Yang et al. 2017, Sec. 2.4, Eq. 4; Jang et al.
 2016; Maddison et al. 2016).
 """
-import math
 from typing import Optional
 
 import torch
@@ -47,30 +47,3 @@ def categorical_entropy(log_q: Tensor) -> Tensor:
     """H(q) = -sum_i q_i log q_i for log-probabilities (..., C) -> (...), fp32."""
     log_q = log_q.float()
     return -(log_q.exp() * log_q).sum(-1)
-
-
-def categorical_kl_to_uniform(log_q: Tensor) -> Tensor:
-    """KL(q || U(C)) = log C - H(q) for log-probabilities (..., C) -> (...), fp32, >= 0.
-
-    The KL(q(y|x) || p(y)) of the unlabelled bound with the uniform prior p(y).
-    """
-    return math.log(log_q.size(-1)) - categorical_entropy(log_q)
-
-
-def clamped_kl(kl: Tensor, floor: float, mode: str = "document") -> Tensor:
-    """Eq. 5, KL_y = max(gamma, KL): the KL is only minimised where it exceeds ``floor``.
-
-    ``kl`` (B,) per document. ``mode="document"`` clamps each document's KL
-    (the paper's KL(q(y|x) || p(y)) is written per x); ``mode="batch"`` clamps the
-    batch mean, returned spread evenly over the documents (so the sum is
-    B * max(gamma, mean KL)). Either way the gradient is exactly zero where the
-    clamp is active. Returns (B,) whose sum is the batch's KL_y penalty.
-    """
-    if floor <= 0:
-        return kl
-    if mode == "document":
-        return kl.clamp(min=floor)
-    if mode == "batch":
-        mean = kl.mean().clamp(min=floor)
-        return mean.expand_as(kl)
-    raise ValueError(f"unknown KL_y floor mode {mode!r} (document or batch)")

@@ -13,7 +13,8 @@ from typing import Dict
 import torch
 from torch import Tensor
 
-from .gaussian import gaussian_kl, log_normal_diag
+from .bounds import gaussian_kl
+from .gaussian import log_normal_diag
 
 AU_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active when Var_x(E_q(z|x)[z_j]) > 0.01
 
