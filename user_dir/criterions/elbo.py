@@ -96,6 +96,24 @@ def logged_sum(logging_outputs, key: str) -> float:
     return sum(float(log.get(key, 0)) for log in logging_outputs)
 
 
+def log_bound_metrics(logging_outputs, bound_key: str = "nll"):
+    """Logs what every criterion of the plugin logs alike, per document: ``loss``, ``nll`` (the summed
+    negative bounds under ``bound_key``), ``beta``, and ``ppl`` = exp(nll / tokens) (``nll_tok``, EOS
+    counted). Returns ``total`` (key -> sum over the outputs) and the number of documents, or None when
+    the outputs hold no document."""
+    total = partial(logged_sum, logging_outputs)
+    docs, tokens = total("nsentences"), total("ntokens")
+    if docs == 0:
+        return None
+    nll = total(bound_key)
+    metrics.log_scalar("loss", total("loss") / docs, docs, round=3)
+    metrics.log_scalar("nll", nll / docs, docs, round=3)
+    metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
+    metrics.log_scalar("nll_tok", nll / max(tokens, 1), tokens, round=4)
+    metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
+    return total, docs
+
+
 def log_latent_diagnostics(logging_outputs) -> None:
     """Validation: active units ``au`` and the bound ``mi_ub`` >= I(x; z), over every document seen.
 
@@ -158,19 +176,12 @@ class ElboCriterion(FairseqCriterion):
 
     @staticmethod
     def reduce_metrics(logging_outputs) -> None:
-        total = partial(logged_sum, logging_outputs)
-        docs, tokens = total("nsentences"), total("ntokens")
-        if docs == 0:
-            return
-        nll = total("nll")
-        metrics.log_scalar("loss", total("loss") / docs, docs, round=3)
-        metrics.log_scalar("rec", total("rec") / docs, docs, round=3)
-        metrics.log_scalar("kl", total("kl") / docs, docs, round=3)
-        metrics.log_scalar("nll", nll / docs, docs, round=3)
-        metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
-        metrics.log_scalar("nll_tok", nll / max(tokens, 1), tokens, round=4)
-        metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
-        log_latent_diagnostics(logging_outputs)
+        logged = log_bound_metrics(logging_outputs)
+        if logged:
+            total, docs = logged
+            for key in ("rec", "kl"):
+                metrics.log_scalar(key, total(key) / docs, docs, round=3)
+            log_latent_diagnostics(logging_outputs)
 
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:

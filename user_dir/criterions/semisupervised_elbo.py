@@ -32,9 +32,7 @@ unclamped) and ``ent_y`` (entropy of q(y|x), all documents); ``ent_marg``
 class); ``clf_nll`` (-log q(y|x) on labelled documents); ``accuracy`` (%);
 ``tau`` (Gumbel temperature); ``beta``.
 """
-import math
 from dataclasses import dataclass, field
-from functools import partial
 
 import torch
 from fairseq import metrics
@@ -44,7 +42,7 @@ from fairseq.dataclass import ChoiceEnum
 from ..models.components import document_terms
 from ..modules import categorical_kl_to_uniform, clamped_kl_y, free_bits_kl, labelled_joint_bound, unlabelled_bound
 from ..modules.gumbel import categorical_entropy
-from .elbo import KLAnnealing, KLAnnealingConfig, logged_sum
+from .elbo import KLAnnealing, KLAnnealingConfig, log_bound_metrics
 
 MAX_LOGGED_CLASSES = 64
 
@@ -92,8 +90,8 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
         true_label = sample.get("label")
         label = true_label if training else None  # evaluation: every document unlabelled, labels only scored
         exact = (not training) or self.cfg.unlabelled_bound == "exact"
-        terms = document_terms(model(**sample["net_input"], label=label, sum_over_labels=exact,
-                                     target=sample["target"]))
+        net_output = model(**sample["net_input"], label=label, sum_over_labels=exact, target=sample["target"])
+        terms = document_terms(net_output)
         log_qy, lab = terms["log_qy"], terms["labelled"]
         unl = ~lab
         num_classes = log_qy.size(-1)
@@ -129,6 +127,7 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
             "n_unl": int(unl.sum()),
             "lab_bound": -labelled_joint_bound(terms["elbo_y"][lab], num_classes).sum().data,
             "unl_bound": -unlabelled_bound(terms["elbo_y"][unl], log_qy[unl]).sum().data,
+            "bound": -net_output[1]["bound"].sum().data,
             "rec": (-terms["rec"]).sum().data,
             "kl_z": terms["kl_z"].sum().data,
             "kl_y": kl_y_unl.sum().data,
@@ -147,17 +146,13 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
 
     @staticmethod
     def reduce_metrics(logging_outputs) -> None:
-        total = partial(logged_sum, logging_outputs)
-        docs, tokens = total("nsentences"), total("ntokens")
-        if docs == 0:
+        logged = log_bound_metrics(logging_outputs, bound_key="bound")
+        if not logged:
             return
+        total, docs = logged
         n_lab, n_unl, n_acc = total("n_lab"), total("n_unl"), total("n_acc")
-        bound = total("lab_bound") + total("unl_bound")
-        metrics.log_scalar("loss", total("loss") / docs, docs, round=3)
-        metrics.log_scalar("nll", bound / docs, docs, round=3)
-        metrics.log_scalar("rec", total("rec") / docs, docs, round=3)
-        metrics.log_scalar("kl_z", total("kl_z") / docs, docs, round=3)
-        metrics.log_scalar("ent_y", total("ent_y") / docs, docs, round=3)
+        for key in ("rec", "kl_z", "ent_y"):
+            metrics.log_scalar(key, total(key) / docs, docs, round=3)
         if n_lab:
             metrics.log_scalar("lab_nll", total("lab_bound") / n_lab, n_lab, round=3)
             metrics.log_scalar("clf_nll", total("clf_nll") / n_lab, n_lab, round=3)
@@ -173,9 +168,6 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
             p = mass / mass.sum().clamp(min=1e-12)
             metrics.log_scalar("ent_marg", float(-(p * p.clamp(min=1e-12).log()).sum()), docs, round=3)
         metrics.log_scalar("tau", total("tau_sum") / docs, docs, round=4)
-        metrics.log_scalar("beta", total("beta_sum") / docs, docs, round=4)
-        metrics.log_scalar("nll_tok", bound / max(tokens, 1), tokens, round=4)
-        metrics.log_derived("ppl", lambda meters: round(math.exp(min(meters["nll_tok"].avg, 100.0)), 2))
 
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:

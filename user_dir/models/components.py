@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 import torch
 from fairseq import utils
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
-from fairseq.models import BaseFairseqModel
+from fairseq.models import BaseFairseqModel, FairseqEncoder
 from torch import Tensor, nn
 
 from ..modules import (
@@ -85,16 +85,37 @@ CPU_LOGITS_PER_BLOCK = 2 ** 20
 
 
 @dataclass
-class LatentVariableConfig(DilatedCNNDecoderConfig):
+class DocumentEncoderConfig(FairseqDataclass):
+    """The document encoder (LSTM, last hidden state) of the VAEs and of the LSTM classifiers."""
+
+    encoder_embed_dim: int = field(default=512, metadata={"help": "encoder word embedding size"})
+    encoder_hidden_dim: int = field(default=1024, metadata={"help": "encoder LSTM size"})
+    encoder_layers: int = field(default=1, metadata={"help": "encoder LSTM layers"})
+    encoder_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's embeddings"})
+    init_encoder_from: Optional[str] = field(
+        default=None, metadata={"help": "fairseq lstm_lm checkpoint to initialise the encoder from (the paper's "
+                                "'+ init'; for lstm_classifier: LM-LSTM)"}
+    )
+
+
+@dataclass
+class LabelClassifierConfig(FairseqDataclass):
+    """q(y|x): the two-layer MLP on the encoder's last state (semi-supervised VAE and LSTM classifiers)."""
+
+    num_classes: int = field(default=0, metadata={"help": "number of classes C (0: from the task's labels)"})
+    classifier_hidden_dim: int = field(
+        default=0, metadata={"help": "hidden size of the two-layer MLP of q(y|x) (0: --encoder-hidden-dim)"}
+    )
+    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before each layer of the q(y|x) MLP"})
+
+
+@dataclass
+class LatentVariableConfig(DilatedCNNDecoderConfig, DocumentEncoderConfig):
     """Encoder, latent and LSTM-decoder settings shared by the VAE models."""
 
     decoder_type: ChoiceEnum(["cnn", "lstm"]) = field(default="cnn", metadata={"help": "dilated CNN or LSTM decoder"})
     latent_dim: int = field(default=32, metadata={"help": "size of z (paper: 32 or 64)"})
     latent_proj_dim: int = field(default=512, metadata={"help": "output size of the MLP applied to z"})
-    encoder_embed_dim: int = field(default=512, metadata={"help": "encoder word embedding size"})
-    encoder_hidden_dim: int = field(default=1024, metadata={"help": "encoder LSTM size"})
-    encoder_layers: int = field(default=1, metadata={"help": "encoder LSTM layers"})
-    encoder_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's embeddings"})
     decoder_hidden_dim: int = field(default=1024, metadata={"help": "LSTM decoder size"})
     decoder_layers: int = field(default=1, metadata={"help": "LSTM decoder layers"})
     lstm_dropout: float = field(default=0.3, metadata={"help": "LSTM decoder dropout (paper grid 0.3, 0.5)"})
@@ -110,9 +131,6 @@ class LatentVariableConfig(DilatedCNNDecoderConfig):
                   "the paper); K > 1 = importance-weighted bound of Burda et al. 2016 / He et al. 2019"},
     )
     eval_bound_chunk: int = field(default=50, metadata={"help": "samples of z decoded at once for K > 1"})
-    init_encoder_from: Optional[str] = field(
-        default=None, metadata={"help": "fairseq lstm_lm checkpoint to initialise the encoder from (paper '+ init')"}
-    )
 
 
 def build_latent_decoder(cfg: LatentVariableConfig, dictionary, latent_dim: int) -> LatentConditionedDecoder:
@@ -128,7 +146,7 @@ def build_latent_decoder(cfg: LatentVariableConfig, dictionary, latent_dim: int)
     return LatentConditionedDecoder(dictionary, latent_dim, inner)
 
 
-def build_document_encoder(cfg: LatentVariableConfig, dictionary) -> LSTMDocumentEncoder:
+def build_document_encoder(cfg: DocumentEncoderConfig, dictionary) -> LSTMDocumentEncoder:
     return LSTMDocumentEncoder(
         len(dictionary), dictionary.pad(), cfg.encoder_embed_dim, cfg.encoder_hidden_dim,
         num_layers=cfg.encoder_layers, dropout=cfg.encoder_dropout,
@@ -168,6 +186,17 @@ def load_lstm_lm_state(path: str) -> dict:
     if "model" not in state:
         raise ValueError(f"--init-encoder-from: {path} is not a fairseq checkpoint (no 'model' entry)")
     return state["model"]
+
+
+class LatentEncoder(FairseqEncoder):
+    """Base of the VAEs' encoders: ``forward`` returns a dict of one-element lists of (B, .) tensors
+    (fairseq's encoder-output convention), which beam search reorders together."""
+
+    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
+        return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
+
+    def max_positions(self):
+        return int(1e6)
 
 
 def document_terms(net_output) -> Optional[Dict[str, Tensor]]:
@@ -303,6 +332,12 @@ class LatentVariableModel(BaseFairseqModel):
         mu, logvar = posterior
         z = reparameterize(mu, logvar, num_samples=num_samples)  # (B, K, D), drawn up front
         return importance_weighted_bound(self.latent_log_likelihoods(src_tokens, target, z, chunk_size), z, mu, logvar)
+
+
+def build_label_classifier(cfg, num_classes: int) -> "LabelClassifier":
+    """q(y|x) for a config with ``LabelClassifierConfig`` and ``DocumentEncoderConfig`` fields."""
+    hidden = cfg.classifier_hidden_dim or cfg.encoder_hidden_dim
+    return LabelClassifier(cfg.encoder_hidden_dim, hidden, num_classes, cfg.classifier_dropout)
 
 
 class LabelClassifier(nn.Module):

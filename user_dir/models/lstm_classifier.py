@@ -5,29 +5,19 @@ MLP as q(y|x), trained on the labelled documents only. LM-LSTM (Dai & Le 2015):
 the same with ``--init-encoder-from`` a fairseq ``lstm_lm`` checkpoint (the
 task's build_model copies its embeddings and LSTM, as for the VAE's "+ init").
 """
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
 
 import torch.nn.functional as F
-from fairseq.dataclass import FairseqDataclass
 from fairseq.models import BaseFairseqModel, register_model
 from torch import Tensor
 
-from .components import LabelClassifier, load_lstm_lm_state
+from .components import (DocumentEncoderConfig, LabelClassifierConfig, build_document_encoder,
+                         build_label_classifier, load_lstm_lm_state)
 
 
 @dataclass
-class LSTMClassifierConfig(FairseqDataclass):
-    num_classes: int = field(default=0, metadata={"help": "number of classes (0: from the task's labels)"})
-    encoder_embed_dim: int = field(default=512, metadata={"help": "encoder word embedding size"})
-    encoder_hidden_dim: int = field(default=1024, metadata={"help": "encoder LSTM size"})
-    encoder_layers: int = field(default=1, metadata={"help": "encoder LSTM layers"})
-    encoder_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's embeddings"})
-    classifier_hidden_dim: int = field(default=0, metadata={"help": "MLP hidden size (0: --encoder-hidden-dim)"})
-    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before each MLP layer"})
-    init_encoder_from: Optional[str] = field(
-        default=None, metadata={"help": "fairseq lstm_lm checkpoint to initialise the encoder from (LM-LSTM)"}
-    )
+class LSTMClassifierConfig(DocumentEncoderConfig, LabelClassifierConfig):
+    pass
 
 
 @register_model("lstm_classifier", dataclass=LSTMClassifierConfig)
@@ -44,14 +34,10 @@ class LSTMClassifier(BaseFairseqModel):
 
     @classmethod
     def build_model(cls, cfg: LSTMClassifierConfig, task):
-        from .text_vae import build_document_encoder
-
         num_classes = cfg.num_classes or getattr(task, "num_classes", 0)
         if num_classes < 2:
             raise ValueError("lstm_classifier needs >= 2 classes (labelled data in DATA/label, or --num-classes)")
-        reader = build_document_encoder(cfg, task.source_dictionary)
-        hidden = cfg.classifier_hidden_dim or cfg.encoder_hidden_dim
-        return cls(cfg, reader, LabelClassifier(cfg.encoder_hidden_dim, hidden, num_classes, cfg.classifier_dropout))
+        return cls(cfg, build_document_encoder(cfg, task.source_dictionary), build_label_classifier(cfg, num_classes))
 
     def init_encoder_from_lstm_lm(self, path: str) -> list:
         return self.reader.load_from_lstm_lm(load_lstm_lm_state(path), source=path)

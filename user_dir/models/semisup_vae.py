@@ -22,7 +22,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from fairseq.models import FairseqEncoder, register_model
+from fairseq.models import register_model
 from torch import Tensor
 
 from ..modules import (
@@ -38,24 +38,13 @@ from ..modules import (
 )
 from ..modules.gumbel import gumbel_softmax
 from .architectures import register_architectures
-from .components import (
-    LabelClassifier,
-    LatentVariableConfig,
-    LatentVariableModel,
-    build_document_encoder,
-    build_latent_decoder,
-    choose_latent,
-    targets_from_source,
-)
+from .components import (LabelClassifierConfig, LatentEncoder, LatentVariableConfig, LatentVariableModel,
+                         build_document_encoder, build_label_classifier, build_latent_decoder, choose_latent,
+                         targets_from_source)
 
 
 @dataclass
-class SemiSupVAEConfig(LatentVariableConfig):
-    num_classes: int = field(default=0, metadata={"help": "number of classes C (0: from the task's labels)"})
-    classifier_hidden_dim: int = field(
-        default=0, metadata={"help": "hidden size of the two-layer MLP of q(y|x) (0: --encoder-hidden-dim)"}
-    )
-    classifier_dropout: float = field(default=0.0, metadata={"help": "dropout before each layer of the q(y|x) MLP"})
+class SemiSupVAEConfig(LatentVariableConfig, LabelClassifierConfig):
     gumbel_temperature_start: float = field(
         default=1.0, metadata={"help": "Gumbel-softmax temperature tau at update 0 (Jang et al. 2016: 1.0)"}
     )
@@ -76,7 +65,7 @@ class SemiSupVAEConfig(LatentVariableConfig):
     )
 
 
-class SemiSupVAEEncoder(FairseqEncoder):
+class SemiSupVAEEncoder(LatentEncoder):
     """q(y|x) and q(z|x,y) on one LSTM reader.
 
     ``forward`` (used by fairseq-generate) returns ``{"z": [[z; onehot(y)]],
@@ -88,8 +77,7 @@ class SemiSupVAEEncoder(FairseqEncoder):
     def __init__(self, cfg: SemiSupVAEConfig, dictionary, num_classes: int):
         super().__init__(dictionary)
         self.reader = build_document_encoder(cfg, dictionary)
-        hidden = cfg.classifier_hidden_dim or cfg.encoder_hidden_dim
-        self.classifier = LabelClassifier(cfg.encoder_hidden_dim, hidden, num_classes, cfg.classifier_dropout)
+        self.classifier = build_label_classifier(cfg, num_classes)
         self.posterior = GaussianPosterior(cfg.encoder_hidden_dim + num_classes, cfg.latent_dim)
         self.num_classes = num_classes
         self.latent_source = cfg.latent_source
@@ -122,12 +110,6 @@ class SemiSupVAEEncoder(FairseqEncoder):
         mu, logvar = self.posterior_given(h, y)
         z = choose_latent(mu, logvar, self.latent_source)
         return {"z": [torch.cat([z, y], dim=-1)], "mu": [mu], "logvar": [logvar], "y": [y], "log_qy": [log_qy]}
-
-    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
-        return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
-
-    def max_positions(self):
-        return int(1e6)
 
 
 @register_model("semisup_vae", dataclass=SemiSupVAEConfig)

@@ -3,19 +3,13 @@
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from fairseq.models import FairseqEncoder, register_model
+from fairseq.models import register_model
 from torch import Tensor
 
 from ..modules import GaussianPosterior, gaussian_kl_per_dim, negative_elbo
 from .architectures import register_architectures
-from .components import (
-    LatentVariableConfig,
-    LatentVariableModel,
-    build_document_encoder,
-    build_latent_decoder,
-    choose_latent,
-    targets_from_source,
-)
+from .components import (LatentEncoder, LatentVariableConfig, LatentVariableModel, build_document_encoder,
+                         build_latent_decoder, choose_latent, targets_from_source)
 
 
 @dataclass
@@ -23,7 +17,7 @@ class TextVAEConfig(LatentVariableConfig):
     pass
 
 
-class TextVAEEncoder(FairseqEncoder):
+class TextVAEEncoder(LatentEncoder):
     """q(z|x): LSTM over the document, last hidden state -> linear -> (mu, logvar) (paper Sec. 2.2).
 
     forward returns ``{"mu": [(B, D)], "logvar": [(B, D)], "z": [(B, D)]}``; z is
@@ -40,12 +34,6 @@ class TextVAEEncoder(FairseqEncoder):
     def forward(self, src_tokens: Tensor, src_lengths: Tensor, **kwargs) -> Dict[str, List[Tensor]]:
         mu, logvar = self.posterior(self.reader(src_tokens, src_lengths))
         return {"mu": [mu], "logvar": [logvar], "z": [choose_latent(mu, logvar, self.latent_source)]}
-
-    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
-        return {key: [value[0].index_select(0, new_order)] for key, value in encoder_out.items()}
-
-    def max_positions(self):
-        return int(1e6)
 
 
 @register_model("text_vae", dataclass=TextVAEConfig)
