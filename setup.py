@@ -1,7 +1,9 @@
 """Dilated-CNN text VAEs (Yang et al., ICML 2017) as a fairseq plugin.
 
 A user with their own (e.g. CUDA) torch can ``pip install --no-build-isolation -e .``;
-the Makefile does the same in ``.venv`` with pinned versions.
+the Makefile does the same in ``.venv`` with pinned versions. The repository's ``user_dir/``
+installs as the package ``dilated_cnn_vae`` (a name of its own: ``user_dir`` is what every
+fairseq plugin folder may be called); ``[logging]`` adds tensorboard for ``--tensorboard-logdir``.
 """
 from setuptools import find_packages, setup
 
@@ -9,7 +11,8 @@ setup(
     name="dilated-cnn-vae",
     version="0.1.0",
     description="Dilated-CNN text VAEs (Yang et al. 2017) for fairseq",
-    packages=find_packages(include=["user_dir", "user_dir.*"]),
+    packages=["dilated_cnn_vae"] + ["dilated_cnn_vae." + p for p in find_packages(where="user_dir")],
+    package_dir={"dilated_cnn_vae": "user_dir"},
     python_requires=">=3.8",
     install_requires=[
         "fairseq-fixed==0.12.3.1; python_version >= '3.11'",
@@ -22,5 +25,5 @@ setup(
         "scikit-learn>=1.3",
         "matplotlib>=3.7",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"], "logging": ["tensorboard>=2.10"]},
 )

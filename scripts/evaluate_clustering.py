@@ -6,7 +6,7 @@ for each cluster i, the validation document assigned to i with the highest
 q(y=i|x) gives its true label to cluster i; each test document gets its
 cluster's label (argmax q(y|x)); the test accuracy is reported.
 
-  python scripts/evaluate_clustering.py --checkpoint ckpt/checkpoint_best.pt [--data DATA-BIN] \
+  python scripts/evaluate_clustering.py --path ckpt/checkpoint_best.pt [--data DATA-BIN] \
       [--valid-subset valid] [--test-subset test] [--json out.json]
 """
 import argparse
@@ -27,7 +27,7 @@ from user_dir.evaluation.posterior_clustering import qy_clustering  # noqa: E402
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="semisup_vae checkpoint")
+    p.add_argument("--path", "--checkpoint", required=True, help="semisup_vae checkpoint (--checkpoint: the same, as earlier recorded commands spell it)")
     p.add_argument("--data", default=None, help="data-bin folder (default: the one saved in the checkpoint)")
     p.add_argument("--valid-subset", default="valid")
     p.add_argument("--test-subset", default="test")
@@ -37,13 +37,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
 
-    model, task = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.path, data=args.data)
     try:
         result = qy_clustering(model, args.data or task.args.data, args.valid_subset, args.test_subset,
                                task.args.max_doc_tokens, args.batch_size)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
-    out = {"checkpoint": args.checkpoint, **result}
+    out = {"checkpoint": args.path, **result}
     print(f"clustering accuracy on {args.test_subset}: {out['test_accuracy']:.2f} % "
           f"({out['num_test']} documents; {args.valid_subset}: {out['valid_accuracy_same_assignment']:.2f} %)")
     for i, (name, size) in enumerate(zip(out["cluster_labels"], out["test_cluster_sizes"])):

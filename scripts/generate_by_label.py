@@ -9,7 +9,7 @@ incremental decoder, ``--beam``, paper: 10) and/or by ancestral sampling.
 Output: one line per label, ``label<TAB>text``; lines starting with ``#`` are
 headers.
 
-  python scripts/generate_by_label.py --checkpoint ckpt/checkpoint_best.pt --seed 3 --beam 10 --max-len 60
+  python scripts/generate_by_label.py --path ckpt/checkpoint_best.pt --seed 3 --beam 10 --max-len 60
 """
 import argparse
 import os
@@ -53,7 +53,7 @@ def fixed_z(model, args, dictionary, data, max_doc):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="semisup_vae checkpoint")
+    p.add_argument("--path", "--checkpoint", required=True, help="semisup_vae checkpoint (--checkpoint: the same, as earlier recorded commands spell it)")
     p.add_argument("--data", default=None, help="data-bin folder (default: the one saved in the checkpoint)")
     p.add_argument("--seed", type=int, default=1, help="seed of the prior draw of z and of the sampling")
     p.add_argument("--split", default=None, help="take z from a document of this split ...")
@@ -66,7 +66,7 @@ def main(argv=None):
     p.add_argument("--max-len", type=int, default=50)
     args = p.parse_args(argv)
 
-    model, task = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.path, data=args.data)
     if not isinstance(model, SemiSupervisedVAE):
         sys.exit("error: not a semisup_vae checkpoint (no label variable y)")
     dictionary = model.decoder.dictionary

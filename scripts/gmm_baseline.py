@@ -10,7 +10,7 @@ validation split, test accuracy; the PCA size with the best validation accuracy
 is marked as selected. The protocol is ``user_dir/evaluation/gmm.py``; this
 script prints and writes its rows.
 
-  python scripts/gmm_baseline.py --data DATA-BIN --features lstm_lm --checkpoint lm/checkpoint_best.pt \
+  python scripts/gmm_baseline.py --data DATA-BIN --features lstm_lm --path lm/checkpoint_best.pt \
       --out results/gmm_lstm   # writes results/gmm_lstm.md and results/gmm_lstm.json
 """
 import argparse
@@ -47,7 +47,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="data-bin folder with label/ (train, valid, test)")
     p.add_argument("--features", choices=FEATURES, required=True)
-    p.add_argument("--checkpoint", required=True, help="lstm_lm checkpoint, or text_vae / semisup_vae checkpoint")
+    p.add_argument("--path", "--checkpoint", required=True, help="lstm_lm checkpoint, or text_vae / semisup_vae checkpoint (--checkpoint: the same, as earlier recorded commands spell it)")
     p.add_argument("--pca-dims", type=int_list, default=[8, 16, 32])
     p.add_argument("--runs", type=int, default=10, help="GMM restarts; the best by training likelihood is kept")
     p.add_argument("--covariance-type", default="full", choices=("full", "diag", "tied", "spherical"))
@@ -60,7 +60,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
 
     try:
-        feats, labels, names = split_features(args.features, args.checkpoint, args.data, args.splits.split(","),
+        feats, labels, names = split_features(args.features, args.path, args.data, args.splits.split(","),
                                               args.max_doc_tokens, args.batch_size)
         rows = gmm_baseline(feats, labels, len(names), args.pca_dims, args.runs, args.seed, args.covariance_type)
     except ValueError as exc:
@@ -74,7 +74,7 @@ def main(argv=None):
         with open(args.out + ".md", "w") as f:
             f.write(md)
         with open(args.out + ".json", "w") as f:
-            json.dump({"features": args.features, "checkpoint": args.checkpoint, "data": args.data,
+            json.dump({"features": args.features, "checkpoint": args.path, "data": args.data,
                        "label_names": names, "rows": rows}, f, indent=2)
     return 0
 

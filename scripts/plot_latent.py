@@ -6,14 +6,14 @@ mean of q(z|x, y) with y = argmax q(y|x). With a 2-D z the means are plotted
 directly, otherwise they are projected to 2-D by PCA (fitted on the plotted
 split). Writes a PNG (matplotlib, Agg backend).
 
-  python scripts/plot_latent.py --checkpoint ckpt/checkpoint_best.pt --split test --out latent.png
+  python scripts/plot_latent.py --path ckpt/checkpoint_best.pt --split test --out latent.png
 
 A text VAE with a 2-D latent space for the figure (paper Fig. 3), e.g. on BBC:
 
   fairseq-train DATA-BIN --user-dir user_dir --task text_vae --arch text_vae_scnn --latent-dim 2 \
       --criterion elbo --kl-anneal-updates 2000 --optimizer adam --lr 1e-3 --adam-betas '(0.5, 0.999)' \
       --batch-size 32 --max-epoch 10 --save-dir ckpt/vae2d --cpu
-  python scripts/plot_latent.py --checkpoint ckpt/vae2d/checkpoint_best.pt --split test --out vae2d.png
+  python scripts/plot_latent.py --path ckpt/vae2d/checkpoint_best.pt --split test --out vae2d.png
 
 (or pass ``--train-2d DATA-BIN --save-dir DIR [--max-update N]`` to run that
 training here first, with small sizes, and plot its checkpoint_last.pt).
@@ -49,7 +49,7 @@ def train_2d(data: str, save_dir: str, max_update: int, extra) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", help="text_vae or semisup_vae checkpoint")
+    p.add_argument("--path", "--checkpoint", help="text_vae or semisup_vae checkpoint (--checkpoint: the same, as earlier recorded commands spell it)")
     p.add_argument("--data", default=None, help="data-bin folder (default: the one saved in the checkpoint)")
     p.add_argument("--split", default="test")
     p.add_argument("--out", required=True, help="PNG file")
@@ -63,14 +63,14 @@ def main(argv=None):
     if args.train_2d:
         if not args.save_dir:
             p.error("--train-2d needs --save-dir")
-        args.checkpoint = train_2d(args.train_2d, args.save_dir, args.max_update, extra)
+        args.path = train_2d(args.train_2d, args.save_dir, args.max_update, extra)
         args.data = args.data or args.train_2d
     elif extra:
         p.error(f"unrecognised arguments: {' '.join(extra)}")
-    if not args.checkpoint:
-        p.error("give --checkpoint (or --train-2d)")
+    if not args.path:
+        p.error("give --path (or --train-2d)")
 
-    model, task = load_checkpoint(args.checkpoint, data=args.data)
+    model, task = load_checkpoint(args.path, data=args.data)
     try:
         latent = posterior_means_2d(model, args.data or task.args.data, args.split, task.args.max_doc_tokens,
                                     max_docs=args.max_docs, seed=args.seed)

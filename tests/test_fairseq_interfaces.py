@@ -1,5 +1,8 @@
-"""fairseq's other ways in: the legacy argparse path, package metadata, the harness's evaluation seed."""
+"""fairseq's other ways in: the legacy argparse path, package metadata, the installed package name, the
+harness's evaluation seed."""
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,16 @@ def test_harness_evaluation_is_seeded_with_the_run_seed(monkeypatch):
     expected = float(torch.rand(()))
     assert evaluations.evaluate(run, ctx(2)) == expected
     assert evaluations.evaluate(run, ctx(1)) != expected
+
+
+def test_installed_package_loads_as_a_user_dir_from_any_folder(tmp_path):
+    """README: ``--user-dir "$(python -c 'import dilated_cnn_vae, os; print(os.path.dirname(...))')"``."""
+    where = subprocess.run([sys.executable, "-c", "import dilated_cnn_vae, os; print(os.path.dirname("
+                            "dilated_cnn_vae.__file__))"], cwd=tmp_path, capture_output=True, text=True)
+    assert where.returncode == 0, where.stderr[-2000:]
+    user_dir = where.stdout.strip().splitlines()[-1]
+    check = ("import argparse; from fairseq.utils import import_user_module; from fairseq.models import "
+             "ARCH_MODEL_REGISTRY; import_user_module(argparse.Namespace(user_dir=%r)); "
+             "assert {'text_vae_scnn', 'semisup_vae_scnn', 'dilated_cnn_lm_lcnn'} <= set(ARCH_MODEL_REGISTRY)" % user_dir)
+    proc = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -51,7 +51,7 @@ def test_tiny_grid_end_to_end_and_resume(tiny_data, tmp_path):
     assert "Figures: fig2_nll_decomposition.png, fig3_latent.png, training_curves.png" in tables
     # the exact commands are recorded: training runs and the scripts behind the evaluation-only runs
     assert "model.init_encoder_from=" in tables
-    assert "scripts/gmm_baseline.py --data" in tables and "scripts/plot_latent.py --checkpoint" in tables
+    assert "scripts/gmm_baseline.py --data" in tables and "scripts/plot_latent.py --path" in tables
     fig3 = json.loads((out / "fig3" / "scnn_vae_init_2d" / "record.json").read_text())
     points = json.loads((out / "fig3" / "scnn_vae_init_2d" / fig3["files"]["points"]).read_text())
     assert len(points["points"]) == len(points["labels"]) == 24 and points["names"] == ["tech", "sport"]

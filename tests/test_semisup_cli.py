@@ -67,7 +67,7 @@ def test_eval_lm_and_generate_on_a_semisup_checkpoint(semisup, tiny_data):
 def test_generate_by_label_prints_one_line_per_label(semisup):
     """z = posterior mean of a validation document, y = every label; beam search and sampling."""
     ckpt, _ = semisup
-    out = run_script("generate_by_label.py", "--checkpoint", ckpt, "--split", "valid", "--index", "2", "--seed", "3",
+    out = run_script("generate_by_label.py", "--path", ckpt, "--split", "valid", "--index", "2", "--seed", "3",
                      "--beam", "10", "--max-len", "8")
     assert "# posterior mean of valid document 2" in out.stdout
     sections, current = {}, None
@@ -86,7 +86,7 @@ def test_generate_by_label_prints_one_line_per_label(semisup):
 def test_plot_latent(semisup, tmp_path):
     ckpt, _ = semisup
     png = tmp_path / "latent.png"
-    out = run_script("plot_latent.py", "--checkpoint", ckpt, "--split", "test", "--out", png)
+    out = run_script("plot_latent.py", "--path", ckpt, "--split", "test", "--out", png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "24 documents, z of dimension 4" in out.stdout
 
@@ -100,7 +100,7 @@ def test_unsupervised_clustering_run(tiny_data, tmp_path):
     assert re.search(r"train_inner .*kl_y=[\d.]+.*ent_marg=[\d.]+", log)
     assert "clf_nll" not in log.split("begin training")[-1].split("valid on")[0]  # no labelled documents
     assert 0.0 <= valid_metric(log, "accuracy") <= 100.0
-    out = run_script("evaluate_clustering.py", "--checkpoint", save / "checkpoint_last.pt", "--json", tmp_path / "c.json")
+    out = run_script("evaluate_clustering.py", "--path", save / "checkpoint_last.pt", "--json", tmp_path / "c.json")
     assert re.search(r"clustering accuracy on test: [\d.]+ %", out.stdout)
     result = json.loads((tmp_path / "c.json").read_text())
     assert 0 <= result["test_accuracy"] <= 100 and result["num_test"] == 24
@@ -153,7 +153,7 @@ def test_lstm_and_lm_lstm_baselines(tiny_data, tmp_path, lstm_lm):
 
 def test_gmm_baseline(tiny_data, tmp_path, lstm_lm):
     out = tmp_path / "gmm"
-    run_script("gmm_baseline.py", "--data", tiny_data, "--features", "lstm_lm", "--checkpoint", lstm_lm,
+    run_script("gmm_baseline.py", "--data", tiny_data, "--features", "lstm_lm", "--path", lstm_lm,
                "--pca-dims", "2,4", "--runs", "3", "--out", out)
     result = json.loads(out.with_suffix(".json").read_text())
     assert [row["pca_dim"] for row in result["rows"]] == [2, 4]

@@ -84,3 +84,18 @@ def logged(log: str, key: str, update: int) -> float:
     lines = [line for line in log.splitlines() if "train_inner" in line and f"num_updates={update}," in line]
     assert lines, log[-2000:]
     return float(lines[-1].split(f" {key}=")[1].split(",")[0])
+
+
+def test_annealed_kl_with_loss_as_best_checkpoint_metric_warns(caplog):
+    """The annealed training loss weighs the KL differently at each update: a warning says to select
+    checkpoints by the unweighted bound (nll) instead; no warning for nll or without annealing."""
+    import logging
+
+    from user_dir.criterions.elbo import ElboCriterion, ElboCriterionConfig
+
+    with caplog.at_level(logging.WARNING, logger="user_dir.criterions.elbo"):
+        ElboCriterion(None, ElboCriterionConfig(best_checkpoint_metric="nll"))
+        ElboCriterion(None, ElboCriterionConfig(best_checkpoint_metric="loss", kl_weight_start=1.0))
+        assert not caplog.records
+        ElboCriterion(None, ElboCriterionConfig(best_checkpoint_metric="loss"))
+    assert len(caplog.records) == 1 and "--best-checkpoint-metric nll" in caplog.records[0].getMessage()

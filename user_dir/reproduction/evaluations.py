@@ -80,7 +80,7 @@ def qy_clustering(run: Run, ctx: Context) -> Dict:
     return {"metrics": m, "summary": f"clustering accuracy {m['accuracy']:.2f} % (test)",
             "evaluated": "checkpoint_best.pt (lowest validation NLL bound -U(x)): clusters = argmax q(y|x), each "
                          "labelled by its validation document of highest q(y|x) (Makhzani et al. 2015), test accuracy",
-            "command": _script("evaluate_clustering.py", "--checkpoint", ctx.checkpoint, "--data", ctx.data,
+            "command": _script("evaluate_clustering.py", "--path", ctx.checkpoint, "--data", ctx.data,
                                "--batch-size", batch, "--seed", ctx.seed)}
 
 
@@ -100,7 +100,7 @@ def gmm(run: Run, ctx: Context) -> Dict:
             "evaluated": f"{o['features']} features of {run.reads}/checkpoint_best.pt -> PCA "
                          f"{o['pca_dims']} -> GMM, best of {o['runs']} by training likelihood; PCA size by "
                          f"validation accuracy; Makhzani et al.'s assignment on validation, test accuracy",
-            "command": _script("gmm_baseline.py", "--data", ctx.data, "--features", o["features"], "--checkpoint",
+            "command": _script("gmm_baseline.py", "--data", ctx.data, "--features", o["features"], "--path",
                                ctx.checkpoint, "--pca-dims", ",".join(map(str, o["pca_dims"])), "--runs", o["runs"],
                                "--seed", ctx.seed, "--max-doc-tokens", p.max_doc_tokens, "--batch-size",
                                p.eval_batch_size)}
@@ -120,7 +120,7 @@ def latent_2d(run: Run, ctx: Context) -> Dict:
     m = {"documents": len(points["labels"]), "latent_dim": latent["latent_dim"]}
     return {"metrics": m, "summary": f"{m['documents']} posterior means of {m['latent_dim']}-D z in 2-D",
             "evaluated": f"{run.reads or run.name}/checkpoint_best.pt: {latent['title']}", "files": {"points": LATENT_FILE},
-            "command": _script("plot_latent.py", "--checkpoint", ctx.checkpoint, "--data", ctx.data, "--split",
+            "command": _script("plot_latent.py", "--path", ctx.checkpoint, "--data", ctx.data, "--split",
                                split, "--seed", ctx.seed, "--out", "fig3_latent.png")}
 
 
