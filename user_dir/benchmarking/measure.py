@@ -33,16 +33,81 @@ def machine_info() -> Dict[str, object]:
 
 def matmul_peak(n: int = 2048, repeats: int = 10, dtype=torch.float32) -> float:
     """Best-of-``repeats`` FLOP/s of one ``n x n @ n x n`` matmul (2 n^3 FLOPs), after a warm-up."""
-    a = torch.randn(n, n, dtype=dtype)
-    b = torch.randn(n, n, dtype=dtype)
-    out = torch.empty(n, n, dtype=dtype)
+    return gemm_rate((n, n, n), repeats, dtype)
+
+
+def gemm_rate(shape, repeats: int = 10, dtype=torch.float32) -> float:
+    """Best-of-``repeats`` FLOP/s of one ``(m, k) @ (k, n)`` matmul, ``shape = (m, k, n)`` (2 m k n FLOPs)."""
+    m, k, n = shape
+    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+    out = torch.empty(m, n, dtype=dtype)
     torch.mm(a, b, out=out)
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
         torch.mm(a, b, out=out)
         best = min(best, time.perf_counter() - start)
-    return 2.0 * n ** 3 / best
+    return 2.0 * m * k * n / best
+
+
+def gemm_shapes(model, sample) -> List[tuple]:
+    """The (m, k, n) of every matrix product (mm, addmm, bmm per batch entry) one training step of ``model``
+    on ``sample`` runs, forward and backward, largest FLOPs first, without repeats."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from user_dir.criterions.elbo import ElboCriterion, ElboCriterionConfig
+
+    shapes = set()
+    aten = torch.ops.aten
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            packet = getattr(func, "overloadpacket", None)
+            if packet in (aten.mm, aten.addmm, aten.bmm):
+                a, b = (args[0], args[1]) if packet is not aten.addmm else (args[1], args[2])
+                shapes.add((int(a.shape[-2]), int(a.shape[-1]), int(b.shape[-1])))
+            return func(*args, **(kwargs or {}))
+
+    model.train()
+    with Record():
+        loss, n, _ = ElboCriterion(task=None, cfg=ElboCriterionConfig())(model, sample)
+        (loss / n).backward()
+    model.zero_grad(set_to_none=True)
+    return sorted(shapes, key=lambda s: -s[0] * s[1] * s[2])
+
+
+def model_gemm_peak(model, sample, most: int = 12, repeats: int = 5) -> Dict[str, object]:
+    """The best FLOP/s over the ``most`` largest GEMM shapes a training step of ``model`` runs (each the
+    best of ``repeats``): a reference no achieved rate of that model's matmuls can beat by much."""
+    rates = [(shape, gemm_rate(shape, repeats)) for shape in gemm_shapes(model, sample)[:most]]
+    shape, best = max(rates, key=lambda r: r[1])
+    return {"flops_per_s": best, "shape": list(shape), "shapes_timed": len(rates)}
+
+
+def theoretical_peak() -> Dict[str, object]:
+    """fp32 FMA peak from what the CPU reports: logical CPUs x clock x SIMD lanes x 2 FLOPs x FMA units,
+    lanes 16 with AVX-512 (8 on AMD, whose Zen 4 runs 512-bit operations as two 256-bit halves), 8 with
+    AVX2 (else 4), 2 FMA units per CPU (an assumption; Zen 2-4 and recent Intel cores have 2), clock =
+    the highest MHz the kernel reports (boost clocks can be higher, so measured rates may exceed it; with
+    SMT two logical CPUs share one core's units, so it may also be twice too high). A figure to print
+    beside the measured peaks, not the reference. None where /proc/cpuinfo is unreadable."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return {"flops_per_s": None}
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    mhz = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
+    try:
+        mhz.append(int(open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read()) / 1000)
+    except (OSError, ValueError):
+        pass
+    amd = "AuthenticAMD" in text
+    lanes = 16 if "avx512f" in flags and not amd else 8 if "avx2" in flags else 4
+    fma_units = 2 if "fma" in flags or "avx512f" in flags else 1
+    cpus = os.cpu_count() or 1
+    ghz = max(mhz) / 1000 if mhz else None
+    return {"flops_per_s": cpus * ghz * 1e9 * lanes * 2 * fma_units if ghz else None, "cpus": cpus, "ghz": ghz,
+            "lanes": lanes, "fma_units": fma_units}
 
 
 # --------------------------------------------------------------------------- memory
@@ -100,9 +165,16 @@ def release_memory():
 
 def make_sample(dictionary, bsz: int, doc_len: int, seed: int = 0) -> Dict[str, object]:
     """A batch like ``DocumentDataset.collater``'s: ``bsz`` documents of ``doc_len - 1`` random
-    words, ``src = [</s>, w_1..w_n]``, ``target = [w_1..w_n, </s>]`` (doc_len scored tokens each)."""
+    words, ``src = [</s>, w_1..w_n]``, ``target = [w_1..w_n, </s>]`` (doc_len scored tokens each).
+
+    Word ranks follow Zipf's law (p(rank r) ~ 1 / r over the dictionary's words, which fairseq sorts by
+    frequency), as ``flops.zipf_cluster_fractions`` assumes: an adaptive softmax then runs its tail
+    clusters on as many tokens as on real text, not on the 70-90 % that uniform words would put there.
+    The cost of a full softmax does not depend on the words."""
     g = torch.Generator().manual_seed(seed)
-    words = torch.randint(dictionary.nspecial, len(dictionary), (bsz, doc_len - 1), generator=g)
+    ranks = torch.arange(1, len(dictionary) - dictionary.nspecial + 1, dtype=torch.float64)
+    words = dictionary.nspecial + torch.multinomial(1.0 / ranks, bsz * (doc_len - 1), replacement=True,
+                                                    generator=g).view(bsz, doc_len - 1)
     eos = torch.full((bsz, 1), dictionary.eos(), dtype=torch.long)
     src = torch.cat([eos, words], dim=1)
     target = torch.cat([words, eos], dim=1)
@@ -209,6 +281,94 @@ def optimizer_step_times(model, sample, kinds=("fused", "torch", "fairseq"), rep
         del opt
     model.zero_grad(set_to_none=True)
     return out
+
+
+def profile_training_step(model, sample, optimizer: str = "fused", warmup: int = 2) -> Dict[str, Dict[str, float]]:
+    """Where one training step's time goes, by torch.profiler (CPU time, milliseconds): forward and backward
+    of the encoder, of the decoder's embeddings and blocks, of the output layer (projection or adaptive
+    softmax), and of the rest of the step (log-softmax and NLL gather, KL, criterion code), plus the Adam
+    step; ``step_wall_ms`` is the profiled step's wall time, ``unattributed_ms`` what no category covers.
+
+    Forward operations are attributed to the innermost module scope they ran in (forward hooks open a
+    ``record_function`` per module); each backward node to the category of the forward operation that
+    created it (matched by the autograd sequence number). After ``warmup`` unprofiled steps."""
+    from collections import defaultdict
+
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from user_dir.criterions.elbo import ElboCriterion, ElboCriterionConfig
+    from user_dir.modules import adaptive_softmax_of
+
+    criterion = ElboCriterion(task=None, cfg=ElboCriterionConfig())
+    opt = make_optimizer(model, optimizer)
+    decoder = model.decoder
+    inner = getattr(decoder, "inner", decoder)
+    output = adaptive_softmax_of(decoder) or next(
+        getattr(inner, name) for name in ("output_proj", "fc_out") if getattr(inner, name, None) is not None)
+    scopes = {"decoder (embeddings, blocks)": decoder, "output layer": output}
+    if getattr(model, "encoder", None) is not None:
+        scopes["encoder"] = model.encoder
+    handles = []
+    for name, module in scopes.items():
+        def enter(mod, args, name=name):
+            mod._profile_scope = record_function("scope::" + name)
+            mod._profile_scope.__enter__()
+
+        def leave(mod, args, out):
+            mod._profile_scope.__exit__(None, None, None)
+
+        handles += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
+
+    def step():
+        with record_function("phase::forward"):
+            loss, n, _ = criterion(model, sample)
+        with record_function("phase::backward"):
+            (loss / n).backward()
+        with record_function("phase::optimizer"):
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+    model.train()
+    try:
+        for _ in range(warmup):
+            step()
+        start = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        wall = time.perf_counter() - start
+    finally:
+        for handle in handles:
+            handle.remove()
+    events = prof.events()
+    marks = [e for e in events if e.name.startswith("scope::")]
+    phase = {e.name[len("phase::"):]: e for e in events if e.name.startswith("phase::")}
+    rest = "log-softmax, NLL, KL, criterion"
+
+    def category(event) -> str:
+        inside = [m for m in marks if m.time_range.start <= event.time_range.start <= event.time_range.end
+                  <= m.time_range.end]
+        return max(inside, key=lambda m: m.time_range.start).name[len("scope::"):] if inside else rest
+
+    forward, backward, of_sequence = defaultdict(float), defaultdict(float), {}
+    fwd = phase["forward"].time_range
+    for e in events:
+        if e.name.startswith(("scope::", "phase::", "autograd::")) or not fwd.start <= e.time_range.start <= fwd.end:
+            continue
+        c = category(e)
+        if e.sequence_nr >= 0:
+            of_sequence.setdefault(e.sequence_nr, c)
+        if e.cpu_parent is None or e.cpu_parent.name.startswith(("scope::", "phase::")):
+            forward[c] += e.cpu_time_total / 1e3
+    for e in events:
+        if e.name.startswith("autograd::engine::evaluate_function"):
+            backward[of_sequence.get(e.sequence_nr, rest)] += e.cpu_time_total / 1e3
+    order = [name for name in ("encoder", "decoder (embeddings, blocks)", "output layer", rest)
+             if name in forward or name in backward]
+    table = {name: {"forward_ms": forward[name], "backward_ms": backward[name]} for name in order}
+    optimizer_ms = phase["optimizer"].cpu_time_total / 1e3
+    covered = sum(forward.values()) + sum(backward.values()) + optimizer_ms
+    return {"categories": table, "optimizer_ms": optimizer_ms, "step_wall_ms": wall * 1e3,
+            "unattributed_ms": wall * 1e3 - covered}
 
 
 # --------------------------------------------------------------------------- generation

@@ -15,7 +15,7 @@ The helpers turn a size into a plugin config, fairseq command-line flags, or an
 ``argparse.Namespace`` for fairseq's own ``lstm_lm``.
 """
 from argparse import Namespace
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 SIZES: Dict[str, Dict[str, int]] = {
     "paper": dict(embed_dim=512, encoder_hidden_dim=1024, channels=1024, inner_channels=512,
@@ -75,14 +75,16 @@ def cli_args(size, arch: str) -> List[str]:
     return flags
 
 
-def lstm_lm_namespace(size, dropout: float = 0.1) -> Namespace:
+def lstm_lm_namespace(size, dropout: float = 0.1, adaptive_softmax_cutoff: Optional[str] = None) -> Namespace:
     """Arguments of fairseq's ``lstm_lm`` matched to ``size``: one LSTM layer of the decoder
-    size, no extra output projection (out_embed_dim = hidden), full softmax."""
+    size, no extra output projection (out_embed_dim = hidden), full softmax or, with
+    ``adaptive_softmax_cutoff``, fairseq's AdaptiveSoftmax (built when ``criterion`` is adaptive_loss)."""
     s = get_size(size)
     return Namespace(
-        arch="lstm_lm", criterion="cross_entropy", dropout=dropout, decoder_embed_dim=s["embed_dim"],
-        decoder_hidden_size=s["decoder_hidden_dim"], decoder_out_embed_dim=s["decoder_hidden_dim"],
-        decoder_layers=1, decoder_embed_path=None, adaptive_softmax_cutoff=None, tokens_per_sample=1024,
+        arch="lstm_lm", criterion="adaptive_loss" if adaptive_softmax_cutoff else "cross_entropy", dropout=dropout,
+        decoder_embed_dim=s["embed_dim"], decoder_hidden_size=s["decoder_hidden_dim"],
+        decoder_out_embed_dim=s["decoder_hidden_dim"], decoder_layers=1, decoder_embed_path=None,
+        adaptive_softmax_cutoff=adaptive_softmax_cutoff, adaptive_softmax_dropout=0.0, tokens_per_sample=1024,
         max_target_positions=1024,
     )
 
@@ -93,9 +95,18 @@ def _fake_task(dictionary):
     return SimpleNamespace(target_dictionary=dictionary, source_dictionary=dictionary, dictionary=dictionary)
 
 
-def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overrides):
-    """Builds one of ``MODEL_NAMES`` in-process at ``size`` (a name of ``SIZES`` or a dict);
-    ``overrides`` are further config fields (lstm_lm: Namespace attributes)."""
+def supports_adaptive_softmax(arch: str) -> bool:
+    """Whether ``build_model`` can give ``arch`` an adaptive softmax (every model but the LSTM-decoder VAE)."""
+    return arch != "text_vae_lstm"
+
+
+def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, adaptive_softmax_cutoff: Optional[str] = None,
+                **overrides):
+    """Builds one of ``MODEL_NAMES`` in-process at ``size`` (a name of ``SIZES`` or a dict), with fairseq's
+    AdaptiveSoftmax at ``adaptive_softmax_cutoff`` (e.g. "2000,6000") if given; ``overrides`` are further
+    config fields (lstm_lm: Namespace attributes)."""
+    if adaptive_softmax_cutoff and not supports_adaptive_softmax(arch):
+        raise ValueError(f"{arch} has no adaptive softmax option")
     import user_dir  # noqa: F401  (registers the plugin's models)
     from fairseq.models import ARCH_MODEL_REGISTRY
 
@@ -105,7 +116,7 @@ def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overri
     if arch == "lstm_lm":
         from fairseq.models.lstm_lm import LSTMLanguageModel
 
-        args = lstm_lm_namespace(s, dropout)
+        args = lstm_lm_namespace(s, dropout, adaptive_softmax_cutoff)
         for key, value in overrides.items():
             setattr(args, key, value)
         return LSTMLanguageModel.build_model(args, task)
@@ -115,7 +126,7 @@ def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overri
 
         kwargs = {k: v for k, v in plugin_config_kwargs(s, dropout).items() if k in DilatedCNNLMConfig.__dataclass_fields__}
         kwargs["decoder_dilations"] = DILATIONS[arch.rsplit("_", 1)[1]]
-        cfg = DilatedCNNLMConfig(**{**kwargs, **overrides})
+        cfg = DilatedCNNLMConfig(**{**kwargs, "adaptive_softmax_cutoff": adaptive_softmax_cutoff, **overrides})
         return DilatedCNNLanguageModel.build_model(cfg, task)
     if arch.startswith("text_vae_"):
         from user_dir.models.architectures import DILATIONS
@@ -127,7 +138,7 @@ def build_model(arch: str, size, dictionary=None, dropout: float = 0.1, **overri
             kwargs["decoder_type"] = "lstm"
         else:
             kwargs["decoder_dilations"] = DILATIONS[name]
-        cfg = TextVAEConfig(**{**kwargs, **overrides})
+        cfg = TextVAEConfig(**{**kwargs, "adaptive_softmax_cutoff": adaptive_softmax_cutoff, **overrides})
         return TextVAE.build_model(cfg, task)
     if arch not in ARCH_MODEL_REGISTRY:
         raise ValueError(f"unknown arch {arch!r}")
