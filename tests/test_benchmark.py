@@ -1,5 +1,5 @@
 """The analytic FLOP counter against hand counts, the benchmark's --quick mode, and
-scripts/gpu_check.sh in its CPU smoke mode.
+scripts/gpu_check.py in its CPU smoke mode.
 
 (Batched and looped importance-weighted bounds agreeing to 1e-4 is tested in
 tests/test_vae_math.py::test_batched_and_looped_iw_agree; the --quick benchmark
@@ -124,8 +124,8 @@ def test_benchmark_quick_mode_writes_table_and_json(tmp_path):
 
 
 def test_gpu_check_cpu_smoke_runs_end_to_end(tmp_path):
-    proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--cpu-smoke", "--workdir", str(tmp_path)], cwd=REPO,
-                          env=cli_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_check.py"), "--cpu-smoke", "--workdir", str(tmp_path)],
+                          cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "gpu_check: OK: every loss finite in: fp32" in out
