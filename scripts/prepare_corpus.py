@@ -118,6 +118,8 @@ def print_summary(stats):
     print(f"  written: {', '.join(out['text'] + out['labels'])}")
     if out["data_bin"]:
         print(f"  fairseq data: {out['data_bin']}" + (f" (labels: {out['label_bin']})" if out["label_bin"] else ""))
+    if out["recipe"]:
+        print(f"  text steps for the hub interface: {out['recipe']}")
     if out["bpe_codes"]:
         print(f"  BPE codes: {out['bpe_codes']} (text before BPE: {{train,valid,test}}.words.txt)")
     print(f"  stats: {out['stats']}")

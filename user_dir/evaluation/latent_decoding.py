@@ -41,7 +41,8 @@ class FixedLatentModel(nn.Module):
 @torch.no_grad()
 def decode_latents(model, latents: Tensor, max_len: int = 50, beam: int = 1, sampling: bool = False,
                    sampling_topk: int = -1) -> List[str]:
-    """latents (B, D) in the decoder's latent space -> B decoded strings (best hypothesis each)."""
+    """latents (B, D) in the decoder's latent space (on the model's device) -> B decoded token strings
+    (best hypothesis each, without </s>)."""
     model.eval()
     dictionary = model.decoder.dictionary
     strategy = search.Sampling(dictionary, sampling_topk) if sampling else None
@@ -49,7 +50,7 @@ def decode_latents(model, latents: Tensor, max_len: int = 50, beam: int = 1, sam
     generator = SequenceGenerator([fixed], dictionary, beam_size=1 if sampling else beam, max_len_b=max_len,
                                   search_strategy=strategy)
     bsz = latents.size(0)
-    dummy = torch.full((bsz, 1), dictionary.eos(), dtype=torch.long)
-    sample = {"net_input": {"src_tokens": dummy, "src_lengths": torch.ones(bsz, dtype=torch.long)}}
+    dummy = torch.full((bsz, 1), dictionary.eos(), dtype=torch.long, device=latents.device)
+    sample = {"net_input": {"src_tokens": dummy, "src_lengths": torch.ones(bsz, dtype=torch.long, device=latents.device)}}
     hypos = generator.generate([fixed], sample, bos_token=dictionary.eos())
     return [dictionary.string(h[0]["tokens"]) for h in hypos]

@@ -227,6 +227,18 @@ class LatentVariableModel(BaseFairseqModel):
         self.encoder = encoder
         self.decoder = decoder
 
+    @classmethod
+    def from_pretrained(cls, model_name_or_path, checkpoint_file: str = "checkpoint_best.pt",
+                        data_name_or_path: str = ".", **overrides):
+        """A hub interface (``user_dir/hub_interface.py``: encode, score, reconstruct, interpolate, sample
+        raw text; classify and generate by label for a semi-supervised VAE) to the checkpoint
+        ``model_name_or_path/checkpoint_file``, with the dictionary, labels and text recipe of the data-bin
+        folder ``data_name_or_path`` (a path starting with "." is relative to the model folder, as in
+        fairseq); ``overrides`` replace configuration values by name."""
+        from ..hub_interface import from_pretrained
+
+        return from_pretrained(cls, model_name_or_path, checkpoint_file, data_name_or_path, **overrides)
+
     def max_positions(self):
         return self.decoder.max_positions()
 

@@ -6,7 +6,8 @@ Layout written by the pipeline::
     OUT/{train,valid,test}.label       one label per line (when there are labels)
     OUT/{train,valid,test}.words.txt   the text before BPE (only with BPE)
     OUT/bpe.codes                      BPE codes (only with BPE)
-    OUT/data-bin/                      fairseq-preprocess output (+ data-bin/label/)
+    OUT/data-bin/                      fairseq-preprocess output (+ data-bin/label/), the text
+                                       steps in preprocessing.json (+ a copy of bpe.codes)
     OUT/prepare_stats.json             every count
 
 ``--overwrite`` removes only these names; anything else in OUT is left alone.

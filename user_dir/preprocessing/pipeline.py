@@ -1,5 +1,8 @@
 """End-to-end preparation: load -> tokenise -> (BPE) -> write -> binarise -> stats.
 
+With binarisation, what was done to the text is recorded beside the dictionary
+(``data-bin/preprocessing.json``, see :mod:`.recipe`) for the hub interface.
+
 Public entry points: :func:`prepare_bbc` and :func:`prepare_text`.  Both return
 the stats dict that is also written to ``OUT/prepare_stats.json``.
 """
@@ -16,8 +19,9 @@ from .corpus import SPLITS, Splits, load_bbc, load_text_files, load_text_split
 from .errors import CorpusError, PathLike
 from .outdir import check_output_dir, clear_outputs, write_lines, write_split, write_stats
 from .reading import Document, ReadCounts
+from .recipe import write_recipe
 from .synthetic import topic_corpus_splits
-from .tokenizing import UNK, Tokenizer
+from .tokenizing import UNK, Tokenizer, tokenize_text
 
 
 def tokenize_documents(docs: List[Document], tokenizer: Tokenizer,
@@ -31,12 +35,11 @@ def tokenize_documents(docs: List[Document], tokenizer: Tokenizer,
         raise ValueError("max_tokens must be at least 1")
     out, truncated, dropped = [], [], 0
     for d in docs:
-        toks = tokenizer.tokens(d.text)
+        toks, cut = tokenize_text(tokenizer, d.text, max_tokens)
         if not toks:
             dropped += 1
             continue
-        cut = max_tokens is not None and len(toks) > max_tokens
-        new = Document(text=" ".join(toks[:max_tokens] if cut else toks), line=d.line,
+        new = Document(text=" ".join(toks), line=d.line,
                        label=d.label, source=d.source, label_source=d.label_source)
         if cut:
             truncated.append(new)
@@ -100,17 +103,20 @@ def finish_corpus(out: Path, docs: Splits, stats: dict, tokenizer: Tokenizer,
     stats.update({"tokenize": tokenizer.tokenize, "lowercase": tokenizer.lowercase,
                   "max_tokens": max_tokens, "bpe_merges": bpe_merges, "vocab_size": vocab_size,
                   "labels": with_labels, "out": str(out)})
+    recipe = None
     if binarize:
         t = time.time()
         stats["fairseq_preprocess"] = run_binarize(
             out, {s: len(docs[s]) for s in SPLITS}, vocab_size, with_labels)
         timings["binarize"] = round(time.time() - t, 2)
+        recipe = write_recipe(out / "data-bin", tokenizer, max_tokens, out / "bpe.codes" if bpe_merges else None)
     stats["outputs"] = {
         "text": [str(out / f"{s}.txt") for s in SPLITS],
         "labels": [str(out / f"{s}.label") for s in SPLITS] if with_labels else [],
         "data_bin": str(out / "data-bin") if binarize else None,
         "label_bin": str(out / "data-bin" / "label") if binarize and with_labels else None,
         "bpe_codes": str(out / "bpe.codes") if bpe_merges else None,
+        "recipe": str(recipe) if recipe else None,
     }
     timings["total"] = round(time.time() - started, 2)
     stats["outputs"]["stats"] = str(write_stats(out, stats))

@@ -10,7 +10,7 @@ Moses, which would otherwise cut ``<unk>`` into ``< unk >``.
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 UNK = "<unk>"
 UNK_MARKERS = ("_UNK", "<unk>", "<UNK>")
@@ -25,6 +25,7 @@ class Tokenizer:
     def __init__(self, tokenize: bool = True, lowercase: Optional[bool] = None, lang: str = "en") -> None:
         self.tokenize = tokenize
         self.lowercase = tokenize if lowercase is None else lowercase
+        self.lang = lang
         self._moses = None
         if tokenize:
             from sacremoses import MosesTokenizer
@@ -45,3 +46,11 @@ class Tokenizer:
 
     def __call__(self, text: str) -> str:
         return " ".join(self.tokens(text))
+
+
+def tokenize_text(tokenizer: Tokenizer, text: str, max_tokens: Optional[int] = None) -> Tuple[List[str], bool]:
+    """The tokens of ``text`` cut to ``max_tokens`` if given, and whether it was cut (the step the
+    preparation applies to every document and the hub interface to raw input)."""
+    tokens = tokenizer.tokens(text)
+    cut = max_tokens is not None and len(tokens) > max_tokens
+    return (tokens[:max_tokens] if cut else tokens), cut
