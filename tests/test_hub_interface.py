@@ -38,8 +38,8 @@ def corpus(tmp_path_factory):
         (root / f"{split}.txt").write_text("".join(raw_text(d.split(), rng) + "\n" for d in docs))
         (root / f"{split}.label").write_text("".join(f"{label}\n" for label in labels))
     out = root / "prepared"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "prepare_corpus.py"), "text", "--tokenize", "--out", str(out),
-                    *(f"--{s}={root / s}.txt" for s in ("train", "valid", "test"))],
+    subprocess.run([sys.executable, str(REPO / "scripts" / "prepare_corpus.py"), "text", "--tokenize",
+                    "--out", str(out), *(f"--{s}={root / s}.txt" for s in ("train", "valid", "test"))],
                    check=True, capture_output=True, cwd=REPO, env=cli_env())
     return out
 
@@ -157,7 +157,8 @@ def test_bpe_and_cut_are_replayed_on_raw_text_and_undone_on_output(tmp_path):
     assert recipe["bpe_codes"] == "bpe.codes" and recipe["max_tokens"] == 6
     assert (data_bin / "bpe.codes").read_text() == (out / "bpe.codes").read_text()
     text = RawText(data_bin)
-    by_words = dict(zip((out / "train.words.txt").read_text().splitlines(), (out / "train.txt").read_text().splitlines()))
+    by_words = dict(zip((out / "train.words.txt").read_text().splitlines(),
+                        (out / "train.txt").read_text().splitlines()))
     tokenized = text.tokenize(raw)
     assert set(by_words.values()) <= set(tokenized) and any("@@ " in line for line in tokenized)
     detok = MosesDetokenizer(lang="en")

@@ -51,6 +51,6 @@ def decode_latents(model, latents: Tensor, max_len: int = 50, beam: int = 1, sam
                                   search_strategy=strategy)
     bsz = latents.size(0)
     dummy = torch.full((bsz, 1), dictionary.eos(), dtype=torch.long, device=latents.device)
-    sample = {"net_input": {"src_tokens": dummy, "src_lengths": torch.ones(bsz, dtype=torch.long, device=latents.device)}}
+    sample = {"net_input": {"src_tokens": dummy, "src_lengths": torch.ones_like(dummy[:, 0])}}
     hypos = generator.generate([fixed], sample, bos_token=dictionary.eos())
     return [dictionary.string(h[0]["tokens"]) for h in hypos]
