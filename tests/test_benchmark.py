@@ -1,20 +1,11 @@
-"""The analytic FLOP counter against hand counts, the benchmark's --quick mode, and
-scripts/gpu_check.py in its CPU smoke mode.
+"""The analytic FLOP counter against hand counts and against torch's FLOP counter.
 
-(Batched and looped importance-weighted bounds agreeing to 1e-4 is tested in
-tests/test_vae_math.py::test_batched_and_looped_iw_agree; the --quick benchmark
-below also checks the difference it reports.)
+(The benchmark's --quick run and scripts/gpu_check.py --cpu-smoke, their docstrings' usage lines, are
+run and checked by tests/test_usage_lines.py; batched and looped importance-weighted bounds agreeing
+to 1e-4 is tested in tests/test_vae_math.py::test_batched_and_looped_iw_agree.)
 """
-import json
-import subprocess
-import sys
-
 import pytest
 import torch
-
-from conftest import REPO, cli_env
-
-sys.path.insert(0, str(REPO / "scripts"))
 
 
 # A small text VAE: embeddings E=4, encoder LSTM H=6, z D=2, latent MLP P=3, CNN C=8 external /
@@ -86,51 +77,6 @@ def test_flops_of_lstm_models_and_adaptive_softmax():
     assert output_layer_flops(8, 100, [20, 60], all_clusters=True) == 352 + 192
     # training counts a tail for the fraction of targets in it
     assert output_layer_flops(8, 100, [20, 60], cluster_fractions=[0.5, 0.25]) == 352 + 0.5 * 192
-
-
-def test_benchmark_quick_mode_writes_table_and_json(tmp_path):
-    import benchmark
-
-    threads = torch.get_num_threads()
-    try:
-        report = benchmark.main(["--quick", "--threads", "1", "--out-json", str(tmp_path / "b.json"),
-                                 "--out-md", str(tmp_path / "b.md")])
-    finally:
-        torch.set_num_threads(threads)
-    data = json.loads((tmp_path / "b.json").read_text())
-    md = (tmp_path / "b.md").read_text()
-    for heading in ("## Training", "## Generation", "## Evaluation", "## Targets",
-                    "## Estimated time to train the paper's LCNN-VAE"):
-        assert heading in md
-    trained = {(row["model"], row["adaptive_softmax"]) for row in data["training"]}
-    models = {"dilated_cnn_lm_scnn", "dilated_cnn_lm_lcnn", "text_vae_scnn", "text_vae_lcnn", "text_vae_lstm", "lstm_lm"}
-    # every model with a full softmax, and all but the LSTM-decoder VAE also with the adaptive one
-    assert trained == {(m, None) for m in models} | {(m, "100,300") for m in models - {"text_vae_lstm"}}
-    for row in data["training"]:
-        # against the best rate measured in the run: no utilisation above 100 % unless a count overstates
-        assert row["tokens_per_s"] > 0 and row["train_flops_per_token"] > 0 and 0 < row["utilisation"] <= 1.0
-        assert f"| {row['size']} | {row['model']}{' + AS' if row['adaptive_softmax'] else ''} | 500 |" in md
-    assert data["reference_peak"] >= max(data["peak_start"], data["peak_end"], *data["training_peaks"])
-    assert {r["model"] for r in data["profile"]} == {"text_vae_scnn", "text_vae_lstm"}
-    for r in data["profile"]:  # the categories cover the profiled step (the rest is Python between operations)
-        covered = sum(c["forward_ms"] + c["backward_ms"] for c in r["categories"].values()) + r["optimizer_ms"]
-        assert 0 < covered <= r["step_wall_ms"] * 1.05 and "output layer" in r["categories"]
-    assert "## Where a training step spends its time" in md and "## Speed ratios" in md
-    assert len(data["generation"]) == 4
-    assert all(r["max_abs_diff_logprob"] < 1e-4 for r in data["generation"])
-    # batched and looped importance-weighted bounds use the same z samples: same numbers
-    assert data["evaluation"]["max_abs_diff"] < 1e-4
-    assert data["peak_start"] > 0 and report["targets"]
-
-
-def test_gpu_check_cpu_smoke_runs_end_to_end(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_check.py"), "--cpu-smoke", "--workdir", str(tmp_path)],
-                          cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=300)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
-    assert "gpu_check: OK: every loss finite in: fp32" in out
-    assert "skipped" in out.lower() and "need CUDA" in out
-    assert "| fp32 | 2 |" in out
 
 
 def _in_place_addmm_flops(self_shape, a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:

@@ -2,7 +2,6 @@
 import math
 import re
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -141,38 +140,3 @@ def test_annealed_kl_with_loss_as_checkpoint_metric_warns(tiny_data, tmp_path):
     quiet = run_cli("fairseq-train", tiny_data, *common, "--best-checkpoint-metric", "nll", "--save-dir", tmp_path / "b")
     assert "use --best-checkpoint-metric nll" in warned.stdout + warned.stderr
     assert "use --best-checkpoint-metric nll" not in quiet.stdout + quiet.stderr
-
-
-def usage_lines(script: str):
-    """The ``python scripts/...`` command lines of a script's docstring (continuation lines joined,
-    ``[optional]`` brackets dropped so that the optional flags run too)."""
-    import ast
-
-    doc = ast.get_docstring(ast.parse((REPO / "scripts" / script).read_text()))
-    joined = re.sub(r"\\\n\s*", " ", doc)
-    return [line.strip().replace("[", "").replace("]", "") for line in joined.splitlines()
-            if line.strip().startswith("python scripts/")]
-
-
-def test_every_usage_line_of_the_evaluation_scripts_runs(tiny_data, tmp_path):
-    save = tmp_path / "vae"
-    save.mkdir()
-    run_cli("fairseq-train", tiny_data, "--task", "text_vae", "--arch", "text_vae_scnn", *TINY_VAE_CLI,
-            "--criterion", "elbo", "--max-update", "4", "--save-dir", save, "--log-file", save / "train.log",
-            *TRAIN, "--log-format", "json")
-    ckpt = save / "checkpoint_best.pt"
-    placeholders = {"runs/vae/checkpoint_best.pt": ckpt, "CKPT": ckpt, "DATA-BIN": tiny_data,
-                    "runs/vae/train.log": save / "train.log", "runs/lm/train.log": save / "train.log",
-                    "--iw-samples 500": "--iw-samples 5", "row.json": tmp_path / "row.json",
-                    "row.md": tmp_path / "row.md", "curves.png": tmp_path / "curves.png"}
-    lines = [line for script in ("evaluate_vae.py", "generate_vae.py", "plot_training_curves.py")
-             for line in usage_lines(script)]
-    assert len(lines) == 5
-    for line in lines:
-        for name, value in placeholders.items():
-            line = line.replace(name, str(value))
-        proc = subprocess.run([sys.executable, *line.split()[1:]], cwd=REPO, env=cli_env(), capture_output=True,
-                              text=True)
-        assert proc.returncode == 0, f"{line}\n{proc.stderr[-2000:]}"
-    assert (tmp_path / "row.md").read_text().startswith("| model | NLL (KL)")
-    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

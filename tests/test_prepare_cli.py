@@ -73,18 +73,3 @@ def test_cli_text_end_to_end(tmp_path, capsys):
         assert (out / "data-bin" / name).is_file(), name
     assert "<unk>" not in (out / "data-bin" / "dict.txt").read_text()
     assert "<unk>" in (out / "train.txt").read_text()
-
-
-def test_cli_topics_corpus(tmp_path, capsys):
-    """The synthetic corpus: 10 topics, labels = topics, every word from the 300-word vocabulary."""
-    from user_dir.preprocessing.synthetic import topic_vocabularies
-
-    assert load_cli().main(["topics", "--out", str(tmp_path / "t")]) == 0
-    assert "train: 3000 documents" in capsys.readouterr().out
-    docs = (tmp_path / "t" / "train.txt").read_text().splitlines()
-    labels = (tmp_path / "t" / "train.label").read_text().splitlines()
-    assert len(docs) == len(labels) == 3000 and sorted(set(labels)) == [f"t{i}" for i in range(10)]
-    vocab = topic_vocabularies()
-    share = [sum(w in vocab[int(y[1:])] for w in d.split()) / len(d.split()) for d, y in zip(docs, labels)]
-    assert 0.5 < sum(share) / len(share) < 0.6  # half topic words, plus uniform draws that hit the topic (30/300)
-    assert (tmp_path / "t" / "data-bin" / "label" / "dict.txt").exists()

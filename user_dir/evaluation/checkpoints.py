@@ -1,10 +1,11 @@
 """Loading a plugin checkpoint for the scripts, with errors that say what is wrong."""
 import argparse
+import os
 import zipfile
 from pathlib import Path
 
-
-USER_DIR = Path(__file__).resolve().parent.parent
+# as imported (symbolic links kept): fairseq's import_user_module compares it with the package's __path__
+USER_DIR = Path(os.path.abspath(__file__)).parent.parent
 
 
 class CheckpointError(Exception):
