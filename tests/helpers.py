@@ -42,9 +42,16 @@ def build_text_vae(dictionary, arch="text_vae_scnn", **overrides):
     return TextVAE.build_model(cfg, fake_task(dictionary))
 
 
+# fairseq-train prefetches batches in a daemon thread (--data-buffer-size, default 10). When a tiny run
+# stops mid-epoch, that thread may still be collating a batch in torch's C++ code while the interpreter
+# exits, and the process then aborts ("terminate called without an active exception", exit -6) after
+# "done training", with the checkpoint already saved. Seen once in CI under load; tests turn it off.
+NO_PREFETCH_THREAD = ["--data-buffer-size", "0"]
+
+
 def run_cli(tool: str, *args, check=True):
     """Runs a fairseq command-line tool from the venv with --user-dir; returns the CompletedProcess."""
-    cmd = [str(BIN / tool), *map(str, args)]
+    cmd = [str(BIN / tool), *map(str, args), *(NO_PREFETCH_THREAD if tool == "fairseq-train" else [])]
     proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -76,9 +83,9 @@ SUBSTITUTIONS = [
     (r"'eval_bound_samples': 500, 'eval_bound_chunk': 50", "'eval_bound_samples': 10, 'eval_bound_chunk': 5"),
     # README's installed-package line elides the training flags ("...")
     (r" \.\.\.$", " --task text_vae --arch text_vae_scnn --criterion elbo --optimizer adam --batch-size 16 "
-                  "--max-update 1 --save-dir runs/installed"),
+                  "--max-update 1 --save-dir runs/installed " + " ".join(NO_PREFETCH_THREAD)),
     # fairseq-train: epochs -> 2 updates; paper sizes -> tiny ones (the VAE's latent size as given)
-    (r"--max-epoch \d+", "--max-update 2"),
+    (r"--max-epoch \d+", "--max-update 2 " + " ".join(NO_PREFETCH_THREAD)),
     (r"--arch dilated_cnn_lm_(\w+)", r"--arch dilated_cnn_lm_\1 " + " ".join(TINY_CLI)),
     (r"--arch text_vae_(\w+)", r"--arch text_vae_\1 " + " ".join(TINY_VAE_CLI)),
     # fairseq-hydra-train of one Table 2 row: the cpu preset's config (600 updates) -> the tiny preset's

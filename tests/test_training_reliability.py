@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import BIN, REPO, cli_env
-from helpers import TINY_VAE_CLI, run_cli
+from helpers import NO_PREFETCH_THREAD, TINY_VAE_CLI, run_cli
 
 COMMON = ["--user-dir", "user_dir", "--cpu", "--kl-anneal-updates", "6", "--optimizer", "adam", "--lr", "0.003", "--lr-scheduler", "inverse_sqrt",
           "--warmup-updates", "5", "--batch-size", "8", "--seed", "7", "--no-epoch-checkpoints",
@@ -68,7 +68,7 @@ def test_two_cpu_workers_equal_one_process(tiny_data, tmp_path, arch):
                "--save-dir", str(tmp_path / "ddp"), *updates, "--distributed-world-size", "2",
                "--distributed-rank", str(rank), "--distributed-init-method", f"tcp://127.0.0.1:{port}",
                "--distributed-backend", "gloo", "--distributed-no-spawn", "--device-id", "0",
-               "--ddp-backend", "legacy_ddp"]
+               "--ddp-backend", "legacy_ddp", *NO_PREFETCH_THREAD]
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=cli_env(), stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     outputs = [p.communicate(timeout=300)[0] for p in procs]
