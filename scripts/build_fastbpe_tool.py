@@ -1,7 +1,7 @@
 """Build fastBPE's command-line tool (``learnbpe``/``applybpe``) from its PyPI sdist.
 
 The ``fastBPE`` Python module only applies codes; learning them needs the C++ tool
-whose source ships in the same source distribution (see shared notes/FACTS.md).
+whose source (``fastBPE/main.cc`` and its header) ships in the same PyPI source distribution.
 
     python scripts/build_fastbpe_tool.py --version 0.1.0 --out .venv/bin/fastbpe    # what `make` runs
 """

@@ -11,7 +11,7 @@
   LSTMs 256, CNN 256/128 channels, z 32), 600 updates of 32 documents (about
   2.4 epochs of an 8,000-document corpus), KL annealed over 400 updates, IW K = 20.
   Tables 3-5 on an 8,000 / 1,000 / 1,000-document corpus with 10 classes (the
-  Yahoo sample of FACTS.md) use the same 600-update schedule (validation every
+  Yahoo sample of examples/results/README.md) use the same 600-update schedule (validation every
   200 updates and at each epoch's end) and the paper's N, PCA sizes and GMM
   fits: 13 semi-supervised VAE runs (4 + 8 + 1), 8 classifier runs and 4
   evaluation-only runs. Time, estimated from the measured 2,100-2,600 tokens/s
