@@ -37,7 +37,8 @@
   core). What each factor did to the use of z is in examples/results/README.md. Validation favours
   a longer anneal for the "+ init" rows: over 2,400 updates (9.6 epochs) the SCNN-VAE + init keeps
   about 3 nats in z and reaches a best validation bound of 405.7 / 406.1 (seeds 1 / 2) against
-  409.3 / 408.5 with 800 updates (SCNN-LM: 410.1 / 409.8); without + init the same anneal leaves
+  409.3 / 408.5 with 800 updates (SCNN-LM: 410.1 / 409.8; seed 1 with 1,600 and 4,000 updates:
+  407.3 and 405.7, so 2,400 is the shortest on the plateau); without + init the same anneal leaves
   z nearly unused (KL 0.55). Pass ``--override criterion.kl_anneal_updates=2400`` for it; the preset
   keeps 800 updates, the paper's 3.2 epochs, which its other recorded runs used.
   The classifier baselines of Table 4 see only the N labelled documents, so an epoch is N / 32
