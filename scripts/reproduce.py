@@ -198,7 +198,7 @@ def report(out: Path) -> None:
     for table, title, markdown in SECTIONS:
         if any(r["table"] == table for r in records):
             md += [f"## {title}", "", markdown(records)]
-    md += ["## Validation (best bound of each trained run: its checkpoint_best.pt)", "",
+    md += ["## Validation (what each trained run's checkpoint_best.pt holds: the best bound, or the best accuracy)", "",
            validation_markdown(records, out)]
     try:
         figures = [nll_decomposition_figure(records, out / "fig2_nll_decomposition.png"),

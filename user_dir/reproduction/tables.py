@@ -225,33 +225,43 @@ def compare_runs(stats: Dict, better: str, worse: str, metric: str = "nll") -> D
     return {"difference": diff, "spread": spread, "holds": bool(min(a["n"], b["n"]) >= 2 and diff > spread)}
 
 
-def best_validation(log: Path) -> Optional[Dict[str, float]]:
-    """The validation with the lowest NLL bound in a fairseq log (what checkpoint_best.pt holds): its nll,
-    kl, au, mi_ub (where logged) and num_updates, plus the last update trained; None without validations."""
+def best_validation(log: Path, metric: str = "nll", maximize: bool = False) -> Optional[Dict[str, float]]:
+    """The validation that checkpoint_best.pt holds in a fairseq log: the lowest NLL bound, or the best
+    ``metric`` (e.g. the highest accuracy of a semi-supervised VAE or classifier). Returns its nll, kl
+    (the KL of z: ``kl`` or the semi-supervised criterions' ``kl_z``), au, mi_ub, accuracy (where logged)
+    and num_updates, plus the last update trained; None without such validations."""
     from ..evaluation.training_log import read_training_log
 
-    valid = [v for v in read_training_log(log)["valid"] if "nll" in v]
+    valid = [v for v in read_training_log(log)["valid"] if metric in v]
     if not valid:
         return None
-    best = min(valid, key=lambda v: v["nll"])
-    out = {key: best[key] for key in ("nll", "kl", "au", "mi_ub", "num_updates") if key in best}
+    best = (max if maximize else min)(valid, key=lambda v: v[metric])
+    out = {key: best[key] for key in ("nll", "au", "mi_ub", "accuracy", "num_updates") if key in best}
+    if "kl" in best or "kl_z" in best:
+        out["kl"] = best.get("kl", best.get("kl_z"))
     out["last_update"] = max(v["num_updates"] for v in valid)
     return out
 
 
 def validation_markdown(records: List[Dict], out_dir: Path) -> str:
-    """Each trained run's best validation bound (the number runs are compared and chosen on), with its KL,
-    active units and I(x; z) bound at that validation, and when training stopped."""
+    """Each trained run's validation that its checkpoint_best.pt holds (the number runs are compared and
+    chosen on: the bound, or the accuracy for runs selected on it), with its KL, active units, I(x; z)
+    bound and accuracy at that validation, and when training stopped."""
     from .records import training_log_of
 
-    rows = ["| run | valid NLL (KL) | AU | MI bound | best at update | stopped at |", "|---|---|---|---|---|---|"]
+    rows = ["| run | valid NLL (KL) | AU | MI bound | valid accuracy | best at update | stopped at |",
+            "|---|---|---|---|---|---|---|"]
     for r in records:
         log = training_log_of(out_dir, r)
-        best = best_validation(log) if log.is_file() else None
+        checkpoint = (r.get("config") or {}).get("checkpoint") or {}
+        best = best_validation(log, checkpoint.get("best_checkpoint_metric", "nll"),
+                               bool(checkpoint.get("maximize_best_checkpoint_metric"))) if log.is_file() else None
         if best is None:
             continue
+        nll = f"{best['nll']:.2f} ({best.get('kl', 0.0):.2f})" if "nll" in best else "–"
         au = f"{int(best['au'])}" if "au" in best else "–"
         mi = f"{best['mi_ub']:.2f}" if "mi_ub" in best else "–"
-        rows.append(f"| {r['label']} | {best['nll']:.2f} ({best.get('kl', 0.0):.2f}) | {au} | {mi} "
+        accuracy = f"{best['accuracy']:.1f}" if "accuracy" in best else "–"
+        rows.append(f"| {r['label']} | {nll} | {au} | {mi} | {accuracy} "
                     f"| {int(best['num_updates'])} | {int(best['last_update'])} |")
     return "\n".join(rows) + "\n"
