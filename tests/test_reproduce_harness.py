@@ -259,15 +259,21 @@ def test_export_keeps_records_and_epoch_metrics_only(tmp_path):
     assert training_log_of(dest, read_records(dest)[0]) == exported / "train.log"
 
 
+def write_validations(log, validations, updates_per_epoch):
+    """A fairseq JSON log with one validation line per dict of ``validations`` (keys without "valid_")."""
+    log.parent.mkdir(parents=True)
+    lines = [json.dumps({"epoch": e, "valid_loss": "1", **{f"valid_{k}": str(v) for k, v in fields.items()},
+                         "valid_num_updates": str(updates_per_epoch * e)})
+             for e, fields in enumerate(validations, start=1)]
+    log.write_text("\n".join(lines) + "\n")
+
+
 def test_validation_table_reports_the_best_bound_and_when_training_stopped(tmp_path):
     from user_dir.reproduction.tables import validation_markdown
 
-    log = tmp_path / "table2" / "scnn_vae" / "train.log"
-    log.parent.mkdir(parents=True)
-    line = '{{"epoch": {e}, "valid_loss": "1", "valid_nll": "{n}", "valid_kl": "{k}", "valid_au": "{a}", ' \
-           '"valid_mi_ub": "0.5", "valid_num_updates": "{u}"}}'
-    log.write_text("\n".join(line.format(e=e, n=n, k=k, a=a, u=250 * e)
-                             for e, n, k, a in ((1, 420, 3.0, 4), (2, 410.5, 2.5, 3), (3, 411, 2.0, 3))) + "\n")
+    write_validations(tmp_path / "table2" / "scnn_vae" / "train.log",
+                      [dict(nll=n, kl=k, au=a, mi_ub=0.5) for n, k, a in ((420, 3.0, 4), (410.5, 2.5, 3), (411, 2.0, 3))],
+                      updates_per_epoch=250)
     table = validation_markdown([{"name": "table2/scnn_vae", "label": "SCNN-VAE", "train_log": "gone"}], tmp_path)
     assert "| SCNN-VAE | 410.50 (2.50) | 3 | 0.50 | – | 500 | 750 |" in table
 
@@ -276,12 +282,9 @@ def test_validation_table_follows_the_checkpoint_metric_of_accuracy_selected_run
     """A semi-supervised VAE keeps its best validation accuracy, not its best bound, and logs kl_z."""
     from user_dir.reproduction.tables import validation_markdown
 
-    log = tmp_path / "table4" / "scnn_semi_n100" / "train.log"
-    log.parent.mkdir(parents=True)
-    line = '{{"epoch": {e}, "valid_loss": "1", "valid_nll": "{n}", "valid_kl_z": "{k}", "valid_accuracy": "{a}", ' \
-           '"valid_num_updates": "{u}"}}'
-    log.write_text("\n".join(line.format(e=e, n=n, k=k, a=a, u=100 * e)
-                             for e, n, k, a in ((1, 440, 1.5, 39.4), (2, 435, 1.2, 32.3), (3, 432, 1.1, 13.1))) + "\n")
+    write_validations(tmp_path / "table4" / "scnn_semi_n100" / "train.log",
+                      [dict(nll=n, kl_z=k, accuracy=a) for n, k, a in ((440, 1.5, 39.4), (435, 1.2, 32.3), (432, 1.1, 13.1))],
+                      updates_per_epoch=100)
     record = {"name": "table4/scnn_semi_n100", "label": "Semi", "train_log": "gone",
               "config": {"checkpoint": {"best_checkpoint_metric": "accuracy", "maximize_best_checkpoint_metric": True}}}
     assert "| Semi | 440.00 (1.50) | – | – | 39.4 | 100 | 300 |" in validation_markdown([record], tmp_path)
