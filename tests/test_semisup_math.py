@@ -1,4 +1,5 @@
-"""Semi-supervised VAE math: Gumbel-softmax, temperature schedule, U(x), the KL_y clamp (Eq. 5), eval scores."""
+"""Semi-supervised VAE math: Gumbel-softmax, temperature schedule, U(x), the KL_y clamp (Eq. 5), the class-balance
+term, eval scores."""
 import math
 from types import SimpleNamespace
 
@@ -11,7 +12,8 @@ from user_dir.criterions.semisupervised_elbo import SemiSupervisedElboConfig, Se
 from user_dir.models.architectures import DILATIONS
 from user_dir.models.components import document_terms
 from user_dir.models.semisup_vae import SemiSupervisedVAE, SemiSupVAEConfig
-from user_dir.modules import categorical_kl_to_uniform, clamped_kl_y, exponential_decay, unlabelled_bound
+from user_dir.modules import (categorical_kl_to_uniform, clamped_kl_y, exponential_decay, marginal_kl_to_uniform,
+                              unlabelled_bound)
 from user_dir.modules.gumbel import gumbel_softmax
 
 
@@ -270,3 +272,41 @@ def test_criterion_applies_the_floor_only_in_training(dictionary):
     ev_base, _ = loss_with(0.0, train=False)
     assert float(ev_floor) == pytest.approx(float(ev_base), abs=1e-4)
     assert ev_log["n_lab"] == 0 and ev_log["n_unl"] == 4 and ev_log["n_acc"] == 1
+
+
+# ---------------------------------------------------------------- the class-balance term (later work)
+
+def test_marginal_kl_sees_the_batch_not_the_documents():
+    c = 4
+    confident = torch.full((c, c), -30.0).fill_diagonal_(0.0).log_softmax(-1)  # each document sure, classes differ
+    assert float(categorical_kl_to_uniform(confident).mean()) == pytest.approx(math.log(c), abs=1e-4)
+    assert float(marginal_kl_to_uniform(confident)) == pytest.approx(0.0, abs=1e-4)
+    collapsed = confident[[2, 2, 2, 2]]
+    assert float(marginal_kl_to_uniform(collapsed)) == pytest.approx(math.log(c), abs=1e-4)
+    log_q = torch.randn(7, c).log_softmax(-1)
+    p = log_q.exp().mean(0)
+    assert float(marginal_kl_to_uniform(log_q)) == pytest.approx(float((p * (p * c).log()).sum()), abs=1e-5)
+
+
+def test_criterion_adds_the_class_balance_term_on_unlabelled_documents_in_training(dictionary):
+    torch.manual_seed(0)
+    model = build_semisup(dictionary)
+    src, lengths = random_docs(dictionary, [6, 9, 4, 7])
+    from user_dir.models.components import targets_from_source
+
+    sample = {"net_input": {"src_tokens": src, "src_lengths": lengths},
+              "target": targets_from_source(src, lengths, dictionary.eos(), dictionary.pad()),
+              "label": torch.tensor([-1, 0, -1, -1]), "nsentences": 4, "ntokens": int(lengths.sum())}
+
+    def loss_with(weight, train=True):
+        crit = SemiSupervisedElboCriterion(None, SemiSupervisedElboConfig(class_balance=weight))
+        model.train(train)
+        torch.manual_seed(5)
+        return crit(model, sample)[0]
+
+    with torch.no_grad():
+        log_qy = model.encoder.classify(src, lengths)[1]
+    expected = 2.5 * 3 * marginal_kl_to_uniform(log_qy[torch.tensor([0, 2, 3])])
+    assert float(expected) > 0
+    assert float(loss_with(2.5) - loss_with(0.0)) == pytest.approx(float(expected), abs=1e-4)
+    assert float(loss_with(2.5, train=False)) == pytest.approx(float(loss_with(0.0, train=False)), abs=1e-4)

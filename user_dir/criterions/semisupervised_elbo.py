@@ -6,6 +6,13 @@ the batch sum of the negatives (gradient per document):
   labelled x with label y:  -log p(x|y,z) + beta(t) KL(q(z|x,y)||p(z)) - alpha log q(y|x)
   unlabelled x:             -log p(x|y,z) + beta(t) KL(q(z|x,y)||p(z)) + KL_y(x)
 
+and, with ``--class-balance lambda > 0`` (later work, not the paper's), lambda n_U
+KL(q_bar(y) || p(y)) for the batch marginal q_bar(y) of q(y|x) over the n_U
+unlabelled documents of the batch (``marginal_kl_to_uniform``). It works against
+q(y|x) collapsing onto a few classes, measured on Yahoo after epoch 1; the
+marginal is taken per process, so under data parallelism it is over each GPU's
+share of the batch.
+
 For unlabelled documents y is one Gumbel-softmax sample of q(y|x) (default,
 the paper's choice) or, with ``--unlabelled-bound exact``, the terms are the
 exact q(y|x)-weighted sum over all C labels (C decoder passes per document).
@@ -40,7 +47,8 @@ from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum
 
 from ..models.components import document_terms
-from ..modules import categorical_kl_to_uniform, clamped_kl_y, free_bits_kl, labelled_joint_bound, unlabelled_bound
+from ..modules import (categorical_kl_to_uniform, clamped_kl_y, free_bits_kl, labelled_joint_bound,
+                       marginal_kl_to_uniform, unlabelled_bound)
 from ..modules.gumbel import categorical_entropy
 from .elbo import KLAnnealing, KLAnnealingConfig, log_bound_metrics
 
@@ -67,6 +75,12 @@ class SemiSupervisedElboConfig(KLAnnealingConfig):
     )
     kl_y_floor_mode: ChoiceEnum(["document", "batch"]) = field(
         default="document", metadata={"help": "clamp each document's KL_y (default) or the batch mean"}
+    )
+    class_balance: float = field(
+        default=0.0,
+        metadata={"help": "lambda of a class-balance term of later work (CatGAN, IMSAT; not the paper's): adds "
+                  "lambda * KL(batch mean of q(y|x) || uniform) per unlabelled document in training, against "
+                  "q(y|x) collapsing onto a few classes; 0 = off (the paper's objective)"},
     )
 
 
@@ -105,6 +119,8 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
 
         loss = (-terms["rec"].sum() + beta * free_bits_kl(terms["kl_z_dims"], self.cfg.free_bits if training else 0.0)
                 + kl_y_term.sum() + self.cfg.alpha * clf_nll.sum())
+        if training and self.cfg.class_balance > 0 and unl.any():
+            loss = loss + self.cfg.class_balance * unl.sum() * marginal_kl_to_uniform(log_qy[unl])
 
         with torch.no_grad():
             pred = log_qy.argmax(-1)

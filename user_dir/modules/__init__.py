@@ -10,6 +10,7 @@ from .bounds import (
     importance_weighted_bound,
     labelled_bound,
     labelled_joint_bound,
+    marginal_kl_to_uniform,
     negative_elbo,
     unlabelled_bound,
 )

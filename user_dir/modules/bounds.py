@@ -2,9 +2,9 @@
 
 Yang et al. (2017): the VAE bound (Eq. 2-3), the semi-supervised bounds L(x, y) and
 U(x) (Sec. 2.4, with the Gumbel-softmax sample of Eq. 4 or the exact sum over labels),
-the clamped KL_y of unsupervised clustering (Eq. 5); and two terms of later work the
-plugin offers: free bits (Kingma et al. 2016) and the importance-weighted bound
-(Burda et al. 2016). All results are in nats, per document unless stated, in fp32
+the clamped KL_y of unsupervised clustering (Eq. 5); and three terms of later work the
+plugin offers: free bits (Kingma et al. 2016), the importance-weighted bound
+(Burda et al. 2016) and the class-balance term on the batch marginal of q(y|x). All results are in nats, per document unless stated, in fp32
 (fp64 for fp64 input), so half-precision training keeps them finite.
 """
 import math
@@ -71,6 +71,17 @@ def clamped_kl_y(kl_y: Tensor, gamma: float, mode: str = "document") -> Tensor:
     if mode == "batch":
         return kl_y.mean().clamp(min=gamma).expand_as(kl_y)
     raise ValueError(f"unknown KL_y floor mode {mode!r} (document or batch)")
+
+
+def marginal_kl_to_uniform(log_qy: Tensor) -> Tensor:
+    """KL(q_bar(y) || p(y)) for the batch marginal q_bar(y) = 1/B sum_b q(y|x_b) and uniform p(y): log C - H(q_bar).
+
+    The class-balance term of later work (the marginal entropy of CatGAN, Springenberg 2016, and IMSAT, Hu et al.
+    2017; not the paper's): 0 when the batch spreads evenly over the C classes, log C when every document puts
+    all its mass on one class, whatever each q(y|x_b)'s own entropy. ``log_qy`` (B, C) log-probabilities ->
+    a scalar; computed in log space (log-sum-exp over the batch)."""
+    log_marginal = torch.logsumexp(log_qy.float(), dim=0) - math.log(log_qy.size(0))
+    return categorical_kl_to_uniform(log_marginal)
 
 
 def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
