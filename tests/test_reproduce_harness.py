@@ -288,3 +288,14 @@ def test_validation_table_follows_the_checkpoint_metric_of_accuracy_selected_run
     record = {"name": "table4/scnn_semi_n100", "label": "Semi", "train_log": "gone",
               "config": {"checkpoint": {"best_checkpoint_metric": "accuracy", "maximize_best_checkpoint_metric": True}}}
     assert "| Semi | 440.00 (1.50) | – | – | 39.4 | 100 | 300 |" in validation_markdown([record], tmp_path)
+
+
+def test_validation_table_gives_unsupervised_runs_no_accuracy(tmp_path):
+    """With no labelled documents, argmax q(y|x) against the labels is not a clustering accuracy."""
+    from user_dir.reproduction.tables import validation_markdown
+
+    write_validations(tmp_path / "table5" / "scnn_vae_unsup_init" / "train.log",
+                      [dict(nll=n, kl_z=1.0, accuracy=6.4) for n in (420, 410)], updates_per_epoch=250)
+    record = {"name": "table5/scnn_vae_unsup_init", "label": "Unsup", "train_log": "gone",
+              "config": {"task": {"num_labelled": 0}}}
+    assert "| Unsup | 410.00 (1.00) | – | – | – | 500 | 500 |" in validation_markdown([record], tmp_path)

@@ -246,7 +246,9 @@ def best_validation(log: Path, metric: str = "nll", maximize: bool = False) -> O
 def validation_markdown(records: List[Dict], out_dir: Path) -> str:
     """Each trained run's validation that its checkpoint_best.pt holds (the number runs are compared and
     chosen on: the bound, or the accuracy for runs selected on it), with its KL, active units, I(x; z)
-    bound and accuracy at that validation, and when training stopped."""
+    bound and accuracy at that validation, and when training stopped. Unsupervised runs (no labelled
+    documents) get no accuracy: their clusters carry no label names, so argmax q(y|x) against the labels
+    means nothing (Table 5 scores them after labelling the clusters)."""
     from .records import training_log_of
 
     rows = ["| run | valid NLL (KL) | AU | MI bound | valid accuracy | best at update | stopped at |",
@@ -261,7 +263,8 @@ def validation_markdown(records: List[Dict], out_dir: Path) -> str:
         nll = f"{best['nll']:.2f} ({best.get('kl', 0.0):.2f})" if "nll" in best else "–"
         au = f"{int(best['au'])}" if "au" in best else "–"
         mi = f"{best['mi_ub']:.2f}" if "mi_ub" in best else "–"
-        accuracy = f"{best['accuracy']:.1f}" if "accuracy" in best else "–"
+        unsupervised = ((r.get("config") or {}).get("task") or {}).get("num_labelled") == 0
+        accuracy = f"{best['accuracy']:.1f}" if "accuracy" in best and not unsupervised else "–"
         rows.append(f"| {r['label']} | {nll} | {au} | {mi} | {accuracy} "
                     f"| {int(best['num_updates'])} | {int(best['last_update'])} |")
     return "\n".join(rows) + "\n"
