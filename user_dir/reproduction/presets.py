@@ -60,8 +60,11 @@ classifier alone: 48.6 / 57.9. With f = 0.1 only about 3 documents of a batch of
 and the shared encoder gets several times less gradient from them than from reconstruction, so
 q(y|x) stays near uniform (see examples/results/README.md). ``cpu`` keeps alpha = 1 and f = 0.1,
 the values its recorded runs used. The Gumbel-softmax temperature is the model's default
-schedule; gamma of Eq. 5 (``kl_y_floor``) = 1.0, the middle of the paper's grid 0.5-1.5 (not
-searched, and never on the test split).
+schedule; gamma of Eq. 5 (``kl_y_floor``) = 1.0, the middle of the paper's grid 0.5-1.5. Measured
+against 1.5 (the grid's end) for SCNN-VAE-Unsup + init with the 2,400-update anneal on Yahoo,
+validation clustering accuracy seeds 1 / 2: 23.0 / 27.2 % with 1.0, 31.0 / 20.4 % with 1.5. The
+means (25.1 vs 25.7) differ by less than either spread, so 1.0 stays (never chosen on the test
+split).
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -88,7 +91,7 @@ class Preset:
     table3_decoders: List[str] = field(default_factory=lambda: ["lstm", "scnn", "mcnn", "lcnn"])
     table3_labels: int = 500  # N labelled documents of Table 3 (paper: 500)
     table4_labels: List[int] = field(default_factory=lambda: [100, 500, 1000, 2000])  # paper's N
-    kl_y_floor: float = 1.0  # gamma of Eq. 5 for SCNN-VAE-Unsup + init (paper grid 0.5-1.5; not searched)
+    kl_y_floor: float = 1.0  # gamma of Eq. 5 for SCNN-VAE-Unsup + init (paper grid 0.5-1.5; see above)
     gmm_pca_dims: List[int] = field(default_factory=lambda: [8, 16, 32])  # Table 5 baselines (paper)
     gmm_runs: int = 10  # GMM fits per PCA size, best by training likelihood (paper: 10)
     patience: int = -1  # fairseq --patience: stop after this many validations without a better best metric
