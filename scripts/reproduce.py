@@ -29,7 +29,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 
 from user_dir.evaluation.checkpoints import CheckpointError  # noqa: E402
-from user_dir.reproduction.configs import config_path, write_configs  # noqa: E402
+from user_dir.reproduction.configs import check_overrides, config_path, write_configs  # noqa: E402
 from user_dir.reproduction.evaluations import Context, evaluate  # noqa: E402
 from user_dir.reproduction.grid import BUILDERS, build_grid, missing_dependencies  # noqa: E402
 from user_dir.reproduction.presets import PRESETS, get_preset  # noqa: E402
@@ -251,6 +251,10 @@ def main(argv=None):
         return
     if len(args.out) > 1 and not args.report_only:
         p.error("training runs need exactly one --out folder")
+    try:
+        check_overrides(args.override or [])
+    except ValueError as exc:
+        p.error(str(exc))
     if args.seeds_table and not args.report_only:
         p.error("--seeds-table goes with --report-only")
     if not args.report_only:

@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, cli_env
-from user_dir.reproduction.configs import config_path, config_text
+from user_dir.reproduction.configs import check_overrides, config_path, config_text
 from user_dir.reproduction.grid import BUILDERS, build_grid
 from user_dir.reproduction.presets import PRESETS
 from user_dir.reproduction.tables import table2_markdown, table3_markdown, table4_markdown, table5_markdown
@@ -299,3 +301,13 @@ def test_validation_table_gives_unsupervised_runs_no_accuracy(tmp_path):
     record = {"name": "table5/scnn_vae_unsup_init", "label": "Unsup", "train_log": "gone",
               "config": {"task": {"num_labelled": 0}}}
     assert "| Unsup | 410.00 (1.00) | – | – | – | 500 | 500 |" in validation_markdown([record], tmp_path)
+
+
+def test_overrides_that_validate_between_saves_are_refused():
+    """A validation fairseq never saves would show in the validation table but not in checkpoint_best.pt."""
+    check_overrides(["criterion.kl_anneal_updates=2400", "+criterion.class_balance=10"])
+    check_overrides(["dataset.validate_interval_updates=25", "checkpoint.save_interval_updates=25"])
+    with pytest.raises(ValueError, match="checkpoint.save_interval_updates=100"):
+        check_overrides(["dataset.validate_interval_updates=100", "checkpoint.patience=5"])
+    with pytest.raises(ValueError, match="never tested"):
+        check_overrides(["dataset.validate_interval_updates=25", "checkpoint.save_interval_updates=50"])

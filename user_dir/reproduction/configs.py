@@ -1,5 +1,6 @@
-"""Hydra YAML configs for the grid (examples/configs/<preset>/<run>.yaml)."""
+"""Hydra YAML configs for the grid (examples/configs/<preset>/<run>.yaml), and checks of overrides."""
 from pathlib import Path
+from typing import List
 
 import yaml
 
@@ -33,3 +34,20 @@ def write_configs(runs, preset_name: str, config_dir: Path):
         path.write_text(config_text(run, preset_name))
         paths.append(path)
     return paths
+
+
+def check_overrides(overrides: List[str]) -> None:
+    """Raises ValueError for Hydra overrides that would make a record lie about its checkpoint.
+
+    fairseq saves (and so updates checkpoint_best.pt) only at epoch ends and every
+    ``checkpoint.save_interval_updates``; a validation every ``dataset.validate_interval_updates``
+    between them is logged but never saved. Overriding the one without the other would make the
+    validation table report a best validation that checkpoint_best.pt, and so the test score, does
+    not hold."""
+    keys = {o.lstrip("+").split("=", 1)[0]: o.split("=", 1)[-1] for o in overrides}
+    validate = keys.get("dataset.validate_interval_updates", "0")
+    if validate not in ("0", "") and keys.get("checkpoint.save_interval_updates") != validate:
+        raise ValueError(
+            f"--override dataset.validate_interval_updates={validate} needs checkpoint.save_interval_updates="
+            f"{validate} too: fairseq saves checkpoint_best.pt only when it saves, so a better validation between "
+            "saves would be logged but never tested")
