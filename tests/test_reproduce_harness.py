@@ -180,7 +180,7 @@ def test_grid_of_tables_3_to_5_and_its_dependencies():
     assert [run.table for run in build_grid(PRESETS["tiny"], ["4"])] == ["4"] * 4
 
 
-def test_converge_classifiers_validate_by_updates_not_by_their_short_epochs():
+def test_converge_classifiers_and_semisupervised_vaes_validate_by_updates():
     by_name = {run.name: run for run in build_grid(PRESETS["converge"], ["4"])}
     for name in ("table4/lstm_n100", "table4/lm_lstm_n2000"):
         cfg = by_name[name].config
@@ -189,9 +189,14 @@ def test_converge_classifiers_validate_by_updates_not_by_their_short_epochs():
         # checkpoint_best is written only when fairseq saves: it must save at every validation
         assert cfg["checkpoint"]["save_interval_updates"] == every
         assert cfg["optimization"]["max_epoch"] == 0 and cfg["optimization"]["max_update"] >= 100 * every
-    # the semi-supervised VAEs see the whole corpus per epoch and keep the epoch-level schedule
-    semi = by_name["table4/scnn_semi_n100"].config
-    assert semi["dataset"]["validate_interval_updates"] == 0 and semi["optimization"]["max_epoch"] == 30
+    # the semi-supervised VAEs see the whole corpus per epoch and keep the epoch-level schedule, but are
+    # validated (and saved) as often as the classifiers they are compared with
+    for name in ("table4/scnn_semi_n100", "table4/scnn_semi_init_n500"):
+        semi = by_name[name].config
+        assert semi["optimization"]["max_epoch"] == 30
+        assert semi["dataset"]["validate_interval_updates"] == semi["checkpoint"]["save_interval_updates"] == every
+    unsup = build_grid(PRESETS["converge"], ["5"])
+    assert all("save_interval_updates" not in run.config["checkpoint"] for run in unsup if run.config)
 
 
 def test_grid_has_the_papers_table2_rows():

@@ -118,18 +118,31 @@ def _select_by_accuracy(cfg: Dict) -> Dict:
     return cfg
 
 
+def _validate_and_save_every(cfg: Dict, every: int, patience: int) -> Dict:
+    """Validate and save every ``every`` updates (fairseq updates checkpoint_best.pt only when it saves,
+    so a validation between saves would be logged but never tested), keeping one such checkpoint, and
+    stop after ``patience`` validations without a better one."""
+    cfg["dataset"].update(validate_interval_updates=every)
+    cfg["checkpoint"].update(save_interval_updates=every, keep_interval_updates=1, patience=patience)
+    return cfg
+
+
 def semisup_config(preset: Preset, decoder: str, num_labelled: int, init: bool = False,
                    kl_y_floor: float = 0.0) -> Dict:
     """A semi-supervised VAE (paper Sec. 2.4: ``semisup_vae`` + ``semisupervised_elbo``) with N labelled
     training documents; N = 0 is unsupervised clustering (Eq. 5, ``kl_y_floor``), selected by validation
     NLL (-U(x)) since its clusters carry no label names, otherwise by validation accuracy. alpha and the
-    labelled fraction are the preset's; the Gumbel temperature is the model's default."""
+    labelled fraction are the preset's; the Gumbel temperature is the model's default. Runs selected by
+    accuracy validate every ``preset.semisup_validate_updates`` updates where that is set, as the Table 4
+    classifiers they are compared with."""
     cfg = _base_config(preset)
     cfg["task"].update(_name="semisupervised_vae", num_labelled=num_labelled)
     cfg["criterion"]["_name"] = "semisupervised_elbo"
     if num_labelled:
         cfg["task"]["labelled_fraction"] = preset.labelled_fraction
         cfg["criterion"]["alpha"] = preset.semisup_alpha
+        if preset.semisup_validate_updates:
+            _validate_and_save_every(cfg, preset.semisup_validate_updates, preset.semisup_patience)
     if kl_y_floor:
         cfg["criterion"]["kl_y_floor"] = kl_y_floor
     cfg["model"] = dict(model_config(preset, decoder, latent=True), _name="semisup_vae")
@@ -152,10 +165,10 @@ def classifier_config(preset: Preset, num_labelled: int, init: bool = False) -> 
     if preset.classifier_validate_updates:
         # an epoch is N / batch updates: validate (and save, so that checkpoint_best follows) on an
         # update count instead, never at an epoch's end, and stop by updates, not epochs
-        every, never = preset.classifier_validate_updates, 10 ** 6
-        cfg["dataset"].update(validate_interval_updates=every, validate_interval=never)
-        cfg["checkpoint"].update(save_interval_updates=every, save_interval=never,
-                                 patience=preset.classifier_patience)
+        never = 10 ** 6
+        _validate_and_save_every(cfg, preset.classifier_validate_updates, preset.classifier_patience)
+        cfg["dataset"].update(validate_interval=never)
+        cfg["checkpoint"].update(save_interval=never)
         cfg["optimization"].update(max_epoch=0, max_update=preset.classifier_max_update)
     return _select_by_accuracy(cfg)
 
