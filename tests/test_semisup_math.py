@@ -241,15 +241,22 @@ def test_batch_mode_clamps_the_batch_mean():
     assert kl.grad.tolist() == [1.0, 1.0, 1.0]
 
 
-def test_criterion_applies_the_floor_only_in_training(dictionary):
+def model_and_batch(dictionary, labels):
+    """A freshly built tiny semi-supervised VAE and a batch of 4 random documents with ``labels``
+    (-1: unlabelled), as the criterion receives it; also the documents' tokens and lengths."""
+    from user_dir.models.components import targets_from_source
+
     torch.manual_seed(0)
     model = build_semisup(dictionary)
     src, lengths = random_docs(dictionary, [6, 9, 4, 7])
-    from user_dir.models.components import targets_from_source
-
     sample = {"net_input": {"src_tokens": src, "src_lengths": lengths},
               "target": targets_from_source(src, lengths, dictionary.eos(), dictionary.pad()),
-              "label": torch.tensor([-1, -1, 1, -1]), "nsentences": 4, "ntokens": int(lengths.sum())}
+              "label": torch.tensor(labels), "nsentences": 4, "ntokens": int(lengths.sum())}
+    return model, sample, src, lengths
+
+
+def test_criterion_applies_the_floor_only_in_training(dictionary):
+    model, sample, src, lengths = model_and_batch(dictionary, [-1, -1, 1, -1])
     gamma = 0.9
 
     def loss_with(floor, train=True):
@@ -289,14 +296,7 @@ def test_marginal_kl_sees_the_batch_not_the_documents():
 
 
 def test_criterion_adds_the_class_balance_term_on_unlabelled_documents_in_training(dictionary):
-    torch.manual_seed(0)
-    model = build_semisup(dictionary)
-    src, lengths = random_docs(dictionary, [6, 9, 4, 7])
-    from user_dir.models.components import targets_from_source
-
-    sample = {"net_input": {"src_tokens": src, "src_lengths": lengths},
-              "target": targets_from_source(src, lengths, dictionary.eos(), dictionary.pad()),
-              "label": torch.tensor([-1, 0, -1, -1]), "nsentences": 4, "ntokens": int(lengths.sum())}
+    model, sample, src, lengths = model_and_batch(dictionary, [-1, 0, -1, -1])
 
     def loss_with(weight, train=True):
         crit = SemiSupervisedElboCriterion(None, SemiSupervisedElboConfig(class_balance=weight))
