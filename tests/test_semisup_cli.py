@@ -100,10 +100,13 @@ def test_unsupervised_clustering_run(tiny_data, tmp_path):
     assert re.search(r"train_inner .*kl_y=[\d.]+.*ent_marg=[\d.]+", log)
     assert "clf_nll" not in log.split("begin training")[-1].split("valid on")[0]  # no labelled documents
     assert 0.0 <= valid_metric(log, "accuracy") <= 100.0
+    # majority-named cluster accuracy: at least the share of the most frequent label, at most 100
+    assert 50.0 <= valid_metric(log, "cluster_acc") <= 100.0
     out = run_script("evaluate_clustering.py", "--path", save / "checkpoint_last.pt", "--json", tmp_path / "c.json")
     assert re.search(r"clustering accuracy on test: [\d.]+ %", out.stdout)
     result = json.loads((tmp_path / "c.json").read_text())
     assert 0 <= result["test_accuracy"] <= 100 and result["num_test"] == 24
+    assert "majority naming (not the paper's protocol)" in out.stdout and 0 <= result["test_accuracy_majority"] <= 100
     assert set(result["cluster_labels"]) <= {"sport", "tech"} and sum(result["test_cluster_sizes"]) == 24
 
 
@@ -160,5 +163,7 @@ def test_gmm_baseline(tiny_data, tmp_path, lstm_lm):
     for row in result["rows"]:
         assert len(row["train_loglik_runs"]) == 3 and row["train_loglik_best"] == max(row["train_loglik_runs"])
         assert 0 <= row["test_accuracy"] <= 100
-    assert sum(row["selected"] for row in result["rows"]) == 1
+        # majority naming on 2 labels: the validation purity is at least the larger label's share
+        assert 50 <= row["valid_accuracy_majority"] <= 100 and 0 <= row["test_accuracy_majority"] <= 100
+    assert sum(row["selected"] for row in result["rows"]) == 1 == sum(row["selected_majority"] for row in result["rows"])
     assert "| PCA dim |" in out.with_suffix(".md").read_text()

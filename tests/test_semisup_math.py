@@ -3,6 +3,7 @@ term, eval scores."""
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -310,3 +311,27 @@ def test_criterion_adds_the_class_balance_term_on_unlabelled_documents_in_traini
     assert float(expected) > 0
     assert float(loss_with(2.5) - loss_with(0.0)) == pytest.approx(float(expected), abs=1e-4)
     assert float(loss_with(2.5, train=False)) == pytest.approx(float(loss_with(0.0, train=False)), abs=1e-4)
+
+
+def test_validation_cluster_accuracy_is_over_the_whole_split_not_averaged_per_batch(dictionary):
+    """``cluster_acc`` sums the cluster-by-label counts of every batch (and worker), then names clusters."""
+    from fairseq import metrics
+
+    from user_dir.evaluation.clustering import cluster_label_counts, majority_accuracy_of_counts
+
+    model, sample, src, lengths = model_and_batch(dictionary, [0, 1, 1, 0])
+    model.eval()
+    crit = SemiSupervisedElboCriterion(None, SemiSupervisedElboConfig())
+    logs = [crit(model, sample)[2]]
+    sample["label"] = torch.tensor([1, 1, 1, 0])
+    logs.append(crit(model, sample)[2])
+    with torch.no_grad():
+        clusters = model.encoder.classify(src, lengths)[1].argmax(-1).repeat(2)
+    counts = cluster_label_counts(clusters.numpy(), np.array([0, 1, 1, 0, 1, 1, 1, 0]), 3, 3)
+    with metrics.aggregate(new_root=True) as agg:
+        for log in logs:  # fairseq reduces the validation batches one at a time into one aggregator
+            SemiSupervisedElboCriterion.reduce_metrics([log])
+        acc = agg.get_smoothed_values()["cluster_acc"]
+    assert acc == pytest.approx(100.0 * majority_accuracy_of_counts(counts), abs=0.01)
+    model.train()
+    assert "_cluster_label_counts" not in crit(model, sample)[2]  # training logs no counts

@@ -37,7 +37,12 @@ labelled, -U(x) for unlabelled documents) and ``ppl`` from it; ``lab_nll`` and
 unclamped) and ``ent_y`` (entropy of q(y|x), all documents); ``ent_marg``
 (entropy of the batch-summed q(y|x): near 0 means every document went to one
 class); ``clf_nll`` (-log q(y|x) on labelled documents); ``accuracy`` (%);
-``tau`` (Gumbel temperature); ``beta``.
+``tau`` (Gumbel temperature); ``beta``. Validation also logs ``cluster_acc`` (%):
+argmax q(y|x) taken as clusters, each named by the most frequent true label of
+its documents (majority naming, ``majority_accuracy_of_counts``; the
+cluster-by-label counts are summed over the whole validation subset and across
+workers), the selection metric of unsupervised clustering runs, whose clusters
+carry no label names.
 """
 from dataclasses import dataclass, field
 
@@ -46,6 +51,7 @@ from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import ChoiceEnum
 
+from ..evaluation.clustering import majority_accuracy_of_counts
 from ..models.components import document_terms
 from ..modules import (categorical_kl_to_uniform, clamped_kl_y, free_bits_kl, labelled_joint_bound,
                        marginal_kl_to_uniform, unlabelled_bound)
@@ -53,6 +59,7 @@ from ..modules.gumbel import categorical_entropy
 from .elbo import KLAnnealing, KLAnnealingConfig, log_bound_metrics
 
 MAX_LOGGED_CLASSES = 64
+CLUSTER_COUNTS = "_cluster_label_counts"  # (C, C) validation counts; a leading "_" hides them from the log
 
 
 @dataclass
@@ -154,6 +161,10 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
             "tau_sum": float(terms["temperature"]) * nsentences,
             "beta_sum": beta * nsentences,
         }
+        if not training and true_label is not None and scored.any():
+            cells = pred[scored] * num_classes + true_label[scored]
+            logging_output[CLUSTER_COUNTS] = torch.bincount(cells, minlength=num_classes ** 2).double().view(
+                num_classes, num_classes)
         if num_classes <= MAX_LOGGED_CLASSES:
             q_sum = log_qy.detach().exp().sum(0)
             for c in range(num_classes):
@@ -184,6 +195,11 @@ class SemiSupervisedElboCriterion(FairseqCriterion):
             p = mass / mass.sum().clamp(min=1e-12)
             metrics.log_scalar("ent_marg", float(-(p * p.clamp(min=1e-12).log()).sum()), docs, round=3)
         metrics.log_scalar("tau", total("tau_sum") / docs, docs, round=4)
+        counts = [log[CLUSTER_COUNTS] for log in logging_outputs if CLUSTER_COUNTS in log]
+        if counts:
+            metrics.log_scalar_sum(CLUSTER_COUNTS, sum(counts))
+            metrics.log_derived("cluster_acc", lambda meters: round(
+                100.0 * majority_accuracy_of_counts(meters[CLUSTER_COUNTS].sum.cpu().numpy()), 2))
 
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:

@@ -5,7 +5,9 @@ Protocol of Makhzani et al. (2015) (``clustering.py``): for each cluster i, the
 validation document assigned to i with the highest q(y=i|x) gives its true
 label to cluster i; each test document gets its cluster's label (argmax
 q(y|x)); the test accuracy is reported. Labels of the validation split are used
-for the assignment only. Used by ``scripts/evaluate_clustering.py`` and the
+for the assignment only. Also reported: majority naming (``clustering.py``, not the
+paper's), each cluster named by the most frequent label of its validation
+documents. Used by ``scripts/evaluate_clustering.py`` and the
 reproduction harness.
 """
 from typing import Dict
@@ -13,14 +15,15 @@ from typing import Dict
 import numpy as np
 
 from ..models.semisup_vae import SemiSupervisedVAE
-from .clustering import assign_clusters, cluster_accuracy, makhzani_accuracy
+from .clustering import assign_clusters, cluster_accuracy, majority_accuracy, makhzani_accuracy
 from .features import load_split, vae_features
 
 
 def qy_clustering(model, data: str, valid_split: str = "valid", test_split: str = "test",
                   max_doc_tokens: int = 400, batch_size: int = 32) -> Dict:
     """test_accuracy and valid_accuracy_same_assignment (%), cluster_labels (label name per cluster),
-    fallback_clusters (clusters no validation document was assigned to), test_cluster_sizes, num_test."""
+    fallback_clusters (clusters no validation document was assigned to), test_cluster_sizes, num_test;
+    majority naming: test_accuracy_majority, valid_accuracy_majority (%), cluster_labels_majority."""
     if not isinstance(model, SemiSupervisedVAE):
         raise ValueError("the checkpoint has no q(y|x) (use a semisup_vae checkpoint, or features + GMM)")
     feats = {}
@@ -34,6 +37,7 @@ def qy_clustering(model, data: str, valid_split: str = "valid", test_split: str 
     result = makhzani_accuracy(q_valid, valid["labels"], q_test, test["labels"])
     valid_acc = cluster_accuracy(q_valid.argmax(1), valid["labels"],
                                  assign_clusters(q_valid, valid["labels"])["labels"])
+    majority = majority_accuracy(q_valid, valid["labels"], q_test, test["labels"])
     return {
         "test_accuracy": 100.0 * result["accuracy"],
         "valid_accuracy_same_assignment": 100.0 * valid_acc,
@@ -41,4 +45,7 @@ def qy_clustering(model, data: str, valid_split: str = "valid", test_split: str 
         "fallback_clusters": [int(i) for i in np.nonzero(result["fallback"])[0]],
         "test_cluster_sizes": [int(n) for n in result["test_cluster_sizes"]],
         "num_test": int(len(test["labels"])),
+        "test_accuracy_majority": 100.0 * majority["accuracy"],
+        "valid_accuracy_majority": 100.0 * majority["valid_accuracy"],
+        "cluster_labels_majority": [names[i] for i in majority["cluster_labels"]],
     }

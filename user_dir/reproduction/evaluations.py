@@ -76,10 +76,16 @@ def qy_clustering(run: Run, ctx: Context) -> Dict:
     batch = ctx.preset.eval_batch_size
     result = score(model, str(ctx.data), "valid", "test", task.args.max_doc_tokens, batch)
     m = {"accuracy": result.pop("test_accuracy"), "valid_accuracy": result.pop("valid_accuracy_same_assignment"),
-         "documents": result.pop("num_test"), **result}
+         "majority_accuracy": result.pop("test_accuracy_majority"),
+         "majority_valid_accuracy": result.pop("valid_accuracy_majority"), "documents": result.pop("num_test"),
+         **result}
+    checkpoint = run.config["checkpoint"]
+    selected_by = ("the highest validation " + checkpoint["best_checkpoint_metric"]
+                   if checkpoint.get("maximize_best_checkpoint_metric") else "the lowest validation NLL bound -U(x)")
     return {"metrics": m, "summary": f"clustering accuracy {m['accuracy']:.2f} % (test)",
-            "evaluated": "checkpoint_best.pt (lowest validation NLL bound -U(x)): clusters = argmax q(y|x), each "
-                         "labelled by its validation document of highest q(y|x) (Makhzani et al. 2015), test accuracy",
+            "evaluated": f"checkpoint_best.pt ({selected_by}): clusters = argmax q(y|x), each labelled by its "
+                         "validation document of highest q(y|x) (Makhzani et al. 2015), test accuracy; "
+                         "majority_accuracy: each labelled by the most frequent label of its validation documents",
             "command": _script("evaluate_clustering.py", "--path", ctx.checkpoint, "--data", ctx.data,
                                "--batch-size", batch, "--seed", ctx.seed)}
 
@@ -94,12 +100,16 @@ def gmm(run: Run, ctx: Context) -> Dict:
                                           ("train", "valid", "test"), p.max_doc_tokens, p.eval_batch_size)
     rows = gmm_baseline(feats, labels, len(names), o["pca_dims"], o["runs"], ctx.seed)
     chosen = next(row for row in rows if row["selected"])
+    chosen_majority = next(row for row in rows if row["selected_majority"])
     m = {"accuracy": chosen["test_accuracy"], "valid_accuracy": chosen["valid_accuracy"],
-         "pca_dim": chosen["pca_dim"], "label_names": names, "rows": rows}
+         "pca_dim": chosen["pca_dim"], "majority_accuracy": chosen_majority["test_accuracy_majority"],
+         "majority_valid_accuracy": chosen_majority["valid_accuracy_majority"],
+         "majority_pca_dim": chosen_majority["pca_dim"], "label_names": names, "rows": rows}
     return {"metrics": m, "summary": f"clustering accuracy {m['accuracy']:.2f} % (test), PCA {m['pca_dim']}",
             "evaluated": f"{o['features']} features of {run.reads}/checkpoint_best.pt -> PCA "
                          f"{o['pca_dims']} -> GMM, best of {o['runs']} by training likelihood; PCA size by "
-                         f"validation accuracy; Makhzani et al.'s assignment on validation, test accuracy",
+                         f"validation accuracy; Makhzani et al.'s assignment on validation, test accuracy; "
+                         f"majority_accuracy: majority naming on validation, its PCA size by its validation accuracy",
             "command": _script("gmm_baseline.py", "--data", ctx.data, "--features", o["features"], "--path",
                                ctx.checkpoint, "--pca-dims", ",".join(map(str, o["pca_dims"])), "--runs", o["runs"],
                                "--seed", ctx.seed, "--max-doc-tokens", p.max_doc_tokens, "--batch-size",

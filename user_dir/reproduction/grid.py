@@ -112,9 +112,10 @@ def table2_runs(preset: Preset) -> List[Run]:
     return runs
 
 
-def _select_by_accuracy(cfg: Dict) -> Dict:
-    """checkpoint_best.pt = the highest validation accuracy (classifiers and semi-supervised runs)."""
-    cfg["checkpoint"].update(best_checkpoint_metric="accuracy", maximize_best_checkpoint_metric=True)
+def _select_by_accuracy(cfg: Dict, metric: str = "accuracy") -> Dict:
+    """checkpoint_best.pt = the highest validation ``metric``: ``accuracy`` (classifiers and semi-supervised
+    runs) or ``cluster_acc`` (unsupervised clustering, majority-named)."""
+    cfg["checkpoint"].update(best_checkpoint_metric=metric, maximize_best_checkpoint_metric=True)
     return cfg
 
 
@@ -130,11 +131,13 @@ def _validate_and_save_every(cfg: Dict, every: int, patience: int) -> Dict:
 def semisup_config(preset: Preset, decoder: str, num_labelled: int, init: bool = False,
                    kl_y_floor: float = 0.0) -> Dict:
     """A semi-supervised VAE (paper Sec. 2.4: ``semisup_vae`` + ``semisupervised_elbo``) with N labelled
-    training documents; N = 0 is unsupervised clustering (Eq. 5, ``kl_y_floor``), selected by validation
-    NLL (-U(x)) since its clusters carry no label names, otherwise by validation accuracy. alpha and the
-    labelled fraction are the preset's; the Gumbel temperature is the model's default. Runs selected by
-    accuracy validate every ``preset.semisup_validate_updates`` updates where that is set, as the Table 4
-    classifiers they are compared with."""
+    training documents, selected by validation accuracy; N = 0 is unsupervised clustering (Eq. 5,
+    ``kl_y_floor``), selected by validation ``cluster_acc`` (clusters named by the majority label of
+    their validation documents, as Table 5 itself names clusters on validation and its GMM baselines
+    choose their PCA size there), validated every ``preset.clustering_validate_updates`` updates where
+    that is set. alpha and the labelled fraction are the preset's; the Gumbel temperature is the model's
+    default. Runs with labels validate every ``preset.semisup_validate_updates`` updates where that is
+    set, as the Table 4 classifiers they are compared with."""
     cfg = _base_config(preset)
     cfg["task"].update(_name="semisupervised_vae", num_labelled=num_labelled)
     cfg["criterion"]["_name"] = "semisupervised_elbo"
@@ -148,7 +151,9 @@ def semisup_config(preset: Preset, decoder: str, num_labelled: int, init: bool =
     cfg["model"] = dict(model_config(preset, decoder, latent=True), _name="semisup_vae")
     if init:
         cfg["model"]["init_encoder_from"] = "???"
-    return _select_by_accuracy(cfg) if num_labelled else cfg
+    if not num_labelled and preset.clustering_validate_updates:
+        _validate_and_save_every(cfg, preset.clustering_validate_updates, preset.clustering_patience)
+    return _select_by_accuracy(cfg, "accuracy" if num_labelled else "cluster_acc")
 
 
 def classifier_config(preset: Preset, num_labelled: int, init: bool = False) -> Dict:

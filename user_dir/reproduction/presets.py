@@ -110,6 +110,8 @@ class Preset:
     classifier_max_update: int = 0  # ... or after this many updates
     semisup_validate_updates: int = 0  # > 0: semi-supervised VAEs (selected by accuracy) validate and save this often
     semisup_patience: int = -1  # ... and stop after this many validations without a better accuracy
+    clustering_validate_updates: int = 0  # > 0: unsupervised clustering VAEs validate and save this often
+    clustering_patience: int = -1  # ... and stop after this many validations without a better cluster_acc
 
     @property
     def sizes(self) -> Dict[str, int]:
@@ -124,7 +126,8 @@ PRESETS = {
     "converge": Preset("converge", "cpu", max_update=0, max_epoch=30, patience=3, kl_anneal_updates=800,
                        adaptive_softmax_cutoff="2000,6000", iw_samples=20,
                        classifier_validate_updates=25, classifier_patience=10, classifier_max_update=5000,
-                       semisup_validate_updates=25, semisup_patience=5),
+                       semisup_validate_updates=25, semisup_patience=5,
+                       clustering_validate_updates=125, clustering_patience=6),
     "tiny": Preset("tiny", "quick", max_update=6, kl_anneal_updates=4, batch_size=16, iw_samples=5,
                    eval_batch_size=8, table2_decoders=["scnn"], table3_decoders=["lstm"], table3_labels=20,
                    table4_labels=[20], gmm_pca_dims=[2, 4], gmm_runs=2),
