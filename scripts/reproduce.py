@@ -194,7 +194,9 @@ def report(out: Path) -> None:
           "PPL = exp(total NLL / tokens, EOS counted); IW-NLL = importance-weighted NLL; "
           "MI = I(x; z) (He et al. 2019); AU = active units (Var of posterior mean > 0.01). "
           "Tables 3-5: ACCU = test accuracy (%); Table 3's NLL = -U(x) with the exact sum over labels, its KL "
-          "= KL of z and of y; Table 5: clusters labelled on the validation split (Makhzani et al. 2015).", ""]
+          "= KL of z and of y; Table 5: clusters labelled on the validation split (Makhzani et al. 2015: by "
+          "each cluster's validation document of highest posterior; majority naming, not the paper's: by the "
+          "most frequent label of each cluster's validation documents).", ""]
     for table, title, markdown in SECTIONS:
         if any(r["table"] == table for r in records):
             md += [f"## {title}", "", markdown(records)]

@@ -315,6 +315,13 @@ def test_validation_table_gives_unsupervised_runs_no_accuracy(tmp_path):
     record = {"name": "table5/scnn_vae_unsup_init", "label": "Unsup", "train_log": "gone",
               "config": {"task": {"num_labelled": 0}}}
     assert "| Unsup | 410.00 (1.00) | – | – | – | 500 | 500 |" in validation_markdown([record], tmp_path)
+    # selected by the majority-named cluster accuracy: that is the number shown
+    write_validations(tmp_path / "b" / "table5" / "scnn_vae_unsup_init" / "train.log",
+                      [dict(nll=n, kl_z=1.0, accuracy=6.4, cluster_acc=c) for n, c in ((420, 31.5), (410, 30.0))],
+                      updates_per_epoch=250)
+    record["config"]["checkpoint"] = {"best_checkpoint_metric": "cluster_acc", "maximize_best_checkpoint_metric": True}
+    assert "| Unsup | 420.00 (1.00) | – | – | 31.5 (majority-named) | 250 | 500 |" in validation_markdown(
+        [record], tmp_path / "b")
 
 
 def test_overrides_that_validate_between_saves_are_refused():
