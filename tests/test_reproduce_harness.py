@@ -232,6 +232,9 @@ def test_seed_table_and_claims_judged_against_the_spread():
     acc = across_seeds([[{"name": n, "label": n, "seed": s, "metrics": {"majority_accuracy": a}}
                          for n, a in (("vae", 30.0 + s), ("gmm", 20.0 - s))] for s in (1, 2)])
     assert compare_runs(acc, "vae", "gmm", "majority_accuracy") == {"difference": 13.0, "spread": 1.0, "holds": True}
+    # a metric that only some of a run's records have says over how many seeds it is
+    seeds[1][0]["metrics"]["kl"] = None
+    assert "| LM | 1, 2 | 410.50 ± 0.50 | 0.00 ± 0.00 (n = 1) |" in seed_table_markdown(seeds)
 
 
 def test_a_finished_training_is_not_resumed(tmp_path):

@@ -208,13 +208,20 @@ def across_seeds(records_per_seed: List[List[Dict]]) -> Dict[str, Dict[str, Dict
 
 def seed_table_markdown(records_per_seed: List[List[Dict]]) -> str:
     """One row per run: each test metric as mean ± half the spread over seeds (n seeds; max - min is
-    the spread a claim is judged against)."""
+    the spread a claim is judged against), marked "(n = k)" where fewer of the run's records have it."""
     stats = across_seeds(records_per_seed)
     rows = ["| run | seeds | " + " | ".join(label for _, label in SEED_METRICS) + " |",
             "|---" * (len(SEED_METRICS) + 2) + "|"]
+
+    def cell(row, key):
+        if key not in row:
+            return "–"
+        m = row[key]
+        fewer = f" (n = {m['n']})" if m["n"] < len(row["seeds"]) else ""
+        return f"{m['mean']:.2f} ± {m['spread'] / 2:.2f}{fewer}"
+
     for name, row in stats.items():
-        cells = [f"{row[key]['mean']:.2f} ± {row[key]['spread'] / 2:.2f}" if key in row else "–"
-                 for key, _ in SEED_METRICS]
+        cells = [cell(row, key) for key, _ in SEED_METRICS]
         rows.append(f"| {row['label']} | {', '.join(map(str, row['seeds']))} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
