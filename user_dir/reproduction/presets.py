@@ -60,7 +60,7 @@
   validation labels (as its GMM baselines choose their PCA size there). Measured with the
   2,400-update anneal, seeds 1 / 2, test accuracy (Makhzani et al.'s naming; majority naming): by
   the bound, 22.6 / 26.5 % (36.2 / 31.2 %); by ``cluster_acc``, 32.3 / 30.0 % (36.5 / 33.7 %),
-  best at updates 2,125 / 3,000. Majority naming barely moves, so most of the gain under
+  best at updates 2,125 / 3,000 (seed 3: 28.8 %, 29.3 %, at 1,500). Majority naming barely moves, so most of the gain under
   Makhzani's naming is that protocol's noise (each cluster named by one document); see
   examples/results/README.md. Records made before this change were selected by the bound.
 - ``tiny``: CI smoke sizes, a few updates, a subset of each table (Table 3: the
