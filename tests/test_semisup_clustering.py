@@ -37,6 +37,7 @@ def test_test_accuracy_from_the_assignment():
     result = makhzani_accuracy(VALID_PROBS, VALID_LABELS, TEST_PROBS, TEST_LABELS)
     assert result["accuracy"] == pytest.approx(0.75)
     assert result["test_cluster_sizes"].tolist() == [1, 2, 1]
+    assert result["valid_accuracy"] == pytest.approx(3 / 5)  # the same assignment on validation
 
 
 def test_cluster_names_do_not_matter():

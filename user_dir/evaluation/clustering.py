@@ -108,8 +108,8 @@ def majority_accuracy(valid_probs, valid_labels, test_probs, test_labels) -> Dic
 
 
 def makhzani_accuracy(valid_probs, valid_labels, test_probs, test_labels) -> Dict[str, object]:
-    """Assign clusters on validation, score test: {accuracy, cluster_labels, representative, fallback,
-    test_cluster_sizes}."""
+    """Assign clusters on validation, score test: {accuracy, valid_accuracy (the same assignment scored on
+    validation), cluster_labels, representative, fallback, test_cluster_sizes}."""
     assignment = assign_clusters(valid_probs, valid_labels)
     test_probs = np.asarray(test_probs)
     if test_probs.shape[1] != len(assignment["labels"]):
@@ -117,6 +117,8 @@ def makhzani_accuracy(valid_probs, valid_labels, test_probs, test_labels) -> Dic
     test_clusters = test_probs.argmax(axis=1)
     return {
         "accuracy": cluster_accuracy(test_clusters, test_labels, assignment["labels"]),
+        "valid_accuracy": cluster_accuracy(np.asarray(valid_probs).argmax(axis=1), valid_labels,
+                                           assignment["labels"]),
         "cluster_labels": assignment["labels"],
         "representative": assignment["representative"],
         "fallback": assignment["fallback"],
